@@ -1,0 +1,301 @@
+// Package config is the workshop's one typed configuration: read once from the stack's
+// `workshop:*` settings, defaulted once and validated once, with every problem reported together.
+// Components receive these typed values, never raw config keys.
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/istio-workshop/istio-workshop/internal/versions"
+)
+
+// Namespace is the stack-config namespace of every setting (`workshop:stage`, ...).
+const Namespace = "workshop"
+
+// MeshMode is Istio's data-plane mode.
+type MeshMode string
+
+const (
+	Ambient MeshMode = "ambient"
+	Sidecar MeshMode = "sidecar"
+)
+
+// Provider names how the cluster is made.
+type Provider string
+
+const (
+	Kind     Provider = "kind"
+	Minikube Provider = "minikube"
+	Existing Provider = "existing"
+	// Local is the Docker-less control plane (kube-apiserver, etcd and kwok on loopback): objects
+	// exist and controllers run, but no container runs and no traffic flows.
+	Local Provider = "local"
+)
+
+// ChartSource says where Helm charts come from.
+type ChartSource string
+
+const (
+	// Repo uses the official Helm repositories (needs internet on first use).
+	Repo ChartSource = "repo"
+	// Module uses the chart copies inside the pinned Go modules (offline; what tests use).
+	Module ChartSource = "module"
+)
+
+// Config is the whole workshop configuration of one stack.
+type Config struct {
+	Stack       string
+	Stage       Stage
+	MeshMode    MeshMode
+	Cluster     Cluster
+	Versions    Versions
+	ChartSource ChartSource
+	Ingress     Ingress
+}
+
+// Cluster says which cluster the stack runs on.
+type Cluster struct {
+	Provider Provider
+	// Name of the kind cluster, minikube profile or local control plane; defaults from the stack.
+	Name string
+	// Workers is the number of kind worker nodes (or simulated nodes of the local control plane).
+	Workers int
+	// Kubeconfig and Context select the cluster of provider existing.
+	Kubeconfig string
+	Context    string
+}
+
+// Versions are the pinned releases installed on the cluster.
+type Versions struct {
+	Istio       string // without a leading v, as Istio tags its images
+	CertManager string // with a leading v, as cert-manager tags its images
+	GatewayAPI  string
+}
+
+// Ingress is how participants reach the ingress gateway from their machine.
+type Ingress struct {
+	Host      string
+	HTTPPort  int
+	HTTPSPort int
+}
+
+// Setting describes one `workshop:*` key: its default and what it accepts.
+type Setting struct {
+	Key     string
+	Default string
+	Allowed string
+	Help    string
+}
+
+// Settings is every key a stack may set. Unknown `workshop:*` keys are rejected.
+var Settings = []Setting{
+	{"stage", "0", "an integer 0–" + strconv.Itoa(int(MaxStage)), "the highest stage to put in force"},
+	{"meshMode", string(Ambient), "ambient or sidecar", "Istio's data-plane mode"},
+	{"clusterProvider", string(Kind), "kind, minikube, existing or local", "how the cluster is made"},
+	{"clusterName", "istio-workshop-<stack>", "lowercase letters, digits and '-', at most 40 characters", "name of the cluster, profile or control plane"},
+	{"workers", "1", "an integer 0–5", "worker nodes (kind) or simulated nodes (local)"},
+	{"kubeconfig", "", "a path to a kubeconfig file", "the cluster of clusterProvider existing"},
+	{"kubeContext", "", "a context name in that kubeconfig", "the context of clusterProvider existing (default: current)"},
+	{"istioVersion", versions.Istio, "a release such as 1.31.1", "Istio charts and images"},
+	{"certManagerVersion", versions.CertManager, "a release such as v1.21.2", "cert-manager chart and images"},
+	{"gatewayAPIVersion", versions.GatewayAPI, "a release such as v1.6.0", "Gateway API CRDs"},
+	{"chartSource", string(Repo), "repo or module", "official Helm repositories, or the copies in the pinned Go modules (offline)"},
+	{"ingressHost", "bookinfo.localhost", "a DNS name such as bookinfo.example.com", "the host name participants use for Bookinfo"},
+	{"httpPort", "80", "a port 1–65535 (8080 if 80 is taken)", "host port of the ingress gateway's HTTP listener"},
+	{"httpsPort", "443", "a port 1–65535 (8443 if 443 is taken)", "host port of the ingress gateway's HTTPS listener"},
+}
+
+var (
+	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+	release      = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+)
+
+// maxClusterName keeps kind's node container names ("<name>-control-plane") and kubeconfig
+// contexts ("kind-<name>") well inside DNS label limits.
+const maxClusterName = 40
+
+// Load reads the `workshop:*` keys of values (keys as the engine passes them, e.g.
+// "workshop:stage"), applies defaults and validates. The error lists every problem.
+func Load(stack string, values map[string]string) (Config, error) {
+	var errs Errors
+	known := map[string]Setting{}
+	for _, s := range Settings {
+		known[s.Key] = s
+	}
+	get := map[string]string{}
+	for k, v := range values {
+		ns, key, ok := strings.Cut(k, ":")
+		if !ok || ns != Namespace {
+			continue
+		}
+		if _, ok := known[key]; !ok {
+			errs.add(key, v, "is not a workshop setting"+suggest(key))
+			continue
+		}
+		get[key] = v
+	}
+	val := func(key string) (string, bool) {
+		v, ok := get[key]
+		if !ok || strings.TrimSpace(v) == "" {
+			return known[key].Default, false
+		}
+		return strings.TrimSpace(v), true
+	}
+	integer := func(key string, min, max int) int {
+		v, _ := val(key)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			errs.add(key, v, "must be "+known[key].Allowed)
+			return min
+		}
+		return n
+	}
+	oneOf := func(key string, allowed ...string) string {
+		v, _ := val(key)
+		for _, a := range allowed {
+			if v == a {
+				return v
+			}
+		}
+		errs.add(key, v, "must be "+known[key].Allowed)
+		return allowed[0]
+	}
+	version := func(key string, withV bool) string {
+		v, _ := val(key)
+		if !release.MatchString(v) {
+			errs.add(key, v, "must be "+known[key].Allowed)
+			return v
+		}
+		v = strings.TrimPrefix(v, "v")
+		if withV {
+			v = "v" + v
+		}
+		return v
+	}
+
+	c := Config{Stack: stack}
+	if v, _ := val("stage"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			errs.add("stage", v, fmt.Sprintf("is not a stage number (0–%d)", MaxStage))
+		case n < 0 || Stage(n) > MaxStage:
+			errs.add("stage", v, fmt.Sprintf("is not a stage (0–%d)", MaxStage))
+		default:
+			c.Stage = Stage(n)
+		}
+	}
+	c.MeshMode = MeshMode(oneOf("meshMode", string(Ambient), string(Sidecar)))
+	c.Cluster.Provider = Provider(oneOf("clusterProvider", string(Kind), string(Minikube), string(Existing), string(Local)))
+	c.Cluster.Workers = integer("workers", 0, 5)
+	if name, set := val("clusterName"); set {
+		if len(name) > maxClusterName || !dnsLabel.MatchString(name) {
+			errs.add("clusterName", name, "must be "+known["clusterName"].Allowed+" (kind refuses other names)")
+		}
+		c.Cluster.Name = name
+	} else {
+		c.Cluster.Name = DefaultClusterName(stack)
+	}
+	kubeconfig, kcSet := val("kubeconfig")
+	context, ctxSet := val("kubeContext")
+	switch {
+	case c.Cluster.Provider == Existing && !kcSet:
+		errs.add("kubeconfig", "", "is required with clusterProvider existing: set it to your kubeconfig path (pulumi config set workshop:kubeconfig ~/.kube/config)")
+	case c.Cluster.Provider == Existing:
+		if _, err := os.Stat(expandHome(kubeconfig)); err != nil {
+			errs.add("kubeconfig", kubeconfig, "cannot be read: "+err.Error())
+		}
+	case kcSet || ctxSet:
+		errs.add("kubeconfig", kubeconfig, fmt.Sprintf("is only used with clusterProvider existing (this stack uses %s, which makes its own kubeconfig): remove it or set workshop:clusterProvider existing", c.Cluster.Provider))
+	}
+	c.Cluster.Kubeconfig, c.Cluster.Context = expandHome(kubeconfig), context
+
+	c.Versions.Istio = version("istioVersion", false)
+	c.Versions.CertManager = version("certManagerVersion", true)
+	c.Versions.GatewayAPI = version("gatewayAPIVersion", true)
+	c.ChartSource = ChartSource(oneOf("chartSource", string(Repo), string(Module)))
+
+	if host, _ := val("ingressHost"); len(host) > 253 || !dnsSubdomain.MatchString(host) {
+		errs.add("ingressHost", host, "must be "+known["ingressHost"].Allowed+" (lowercase, no scheme, port or path)")
+	} else {
+		c.Ingress.Host = host
+	}
+	c.Ingress.HTTPPort = integer("httpPort", 1, 65535)
+	c.Ingress.HTTPSPort = integer("httpsPort", 1, 65535)
+	if c.Ingress.HTTPPort == c.Ingress.HTTPSPort {
+		errs.add("httpsPort", strconv.Itoa(c.Ingress.HTTPSPort), "must differ from workshop:httpPort (both listeners need their own host port)")
+	}
+	return c, errs.err()
+}
+
+// DefaultClusterName derives a name kind accepts from the stack name.
+func DefaultClusterName(stack string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(stack) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('-')
+		}
+	}
+	name := "istio-workshop-" + strings.Trim(b.String(), "-")
+	if len(name) > maxClusterName {
+		name = name[:maxClusterName]
+	}
+	return strings.TrimRight(name, "-")
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return home + "/" + rest
+		}
+	}
+	return p
+}
+
+// suggest names the closest known key, for typos such as workshop:meshmode.
+func suggest(key string) string {
+	best, bestDist := "", 4
+	for _, s := range Settings {
+		if d := distance(strings.ToLower(key), strings.ToLower(s.Key)); d < bestDist {
+			best, bestDist = s.Key, d
+		}
+	}
+	if best == "" {
+		keys := make([]string, 0, len(Settings))
+		for _, s := range Settings {
+			keys = append(keys, s.Key)
+		}
+		sort.Strings(keys)
+		return " (known settings: " + strings.Join(keys, ", ") + ")"
+	}
+	return fmt.Sprintf(" (did you mean workshop:%s?)", best)
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

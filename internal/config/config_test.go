@@ -1,0 +1,140 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Load("step4", map[string]string{"workshop:stage": "4"})
+	require.NoError(t, err)
+	assert.Equal(t, Stage(4), c.Stage)
+	assert.Equal(t, Ambient, c.MeshMode)
+	assert.Equal(t, Kind, c.Cluster.Provider)
+	assert.Equal(t, "istio-workshop-step4", c.Cluster.Name)
+	assert.Equal(t, 1, c.Cluster.Workers)
+	assert.Equal(t, Repo, c.ChartSource)
+	assert.Equal(t, Ingress{Host: "bookinfo.localhost", HTTPPort: 80, HTTPSPort: 443}, c.Ingress)
+	assert.Equal(t, "1.31.1", c.Versions.Istio)
+	assert.Equal(t, "v1.21.2", c.Versions.CertManager)
+}
+
+func TestEmptyConfigIsStageZero(t *testing.T) {
+	c, err := Load("dev", nil)
+	require.NoError(t, err)
+	assert.Equal(t, Stage(0), c.Stage)
+}
+
+func TestOtherNamespacesAreIgnored(t *testing.T) {
+	_, err := Load("dev", map[string]string{"kubernetes:context": "x", "istio-workshop:foo": "bar"})
+	require.NoError(t, err)
+}
+
+func TestVersionsAreNormalised(t *testing.T) {
+	c, err := Load("dev", map[string]string{"workshop:istioVersion": "v1.30.2", "workshop:certManagerVersion": "1.20.0"})
+	require.NoError(t, err)
+	assert.Equal(t, "1.30.2", c.Versions.Istio)
+	assert.Equal(t, "v1.20.0", c.Versions.CertManager)
+}
+
+func TestExistingCluster(t *testing.T) {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\n"), 0o600))
+	c, err := Load("dev", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kc, "workshop:kubeContext": "ctx"})
+	require.NoError(t, err)
+	assert.Equal(t, Cluster{Provider: Existing, Name: "istio-workshop-dev", Workers: 1, Kubeconfig: kc, Context: "ctx"}, c.Cluster)
+}
+
+func TestDefaultClusterNameIsAcceptedByKind(t *testing.T) {
+	for _, stack := range []string{"step4", "My_Stack.Name", "organization/project/step1", strings.Repeat("x", 80)} {
+		name := DefaultClusterName(stack)
+		assert.LessOrEqual(t, len(name), maxClusterName, stack)
+		assert.Regexp(t, dnsLabel, name, stack)
+	}
+}
+
+func TestBadConfigurations(t *testing.T) {
+	kcMissing := filepath.Join(t.TempDir(), "nope")
+	cases := []struct {
+		name    string
+		values  map[string]string
+		keys    []string // keys named in the error, in order
+		message string   // part of the message that tells the fix
+	}{
+		{"unknown stage word", map[string]string{"workshop:stage": "four"}, []string{"stage"}, "is not a stage number (0–7)"},
+		{"stage 9", map[string]string{"workshop:stage": "9"}, []string{"stage"}, "is not a stage (0–7)"},
+		{"negative stage", map[string]string{"workshop:stage": "-1"}, []string{"stage"}, "is not a stage (0–7)"},
+		{"mode istio", map[string]string{"workshop:meshMode": "istio"}, []string{"meshMode"}, "must be ambient or sidecar"},
+		{"mode in capitals", map[string]string{"workshop:meshMode": "Ambient"}, []string{"meshMode"}, "must be ambient or sidecar"},
+		{"unknown provider", map[string]string{"workshop:clusterProvider": "k3d"}, []string{"clusterProvider"}, "kind, minikube, existing or local"},
+		{"malformed host with scheme", map[string]string{"workshop:ingressHost": "https://bookinfo.example.com"}, []string{"ingressHost"}, "no scheme"},
+		{"malformed host with port", map[string]string{"workshop:ingressHost": "bookinfo.local:8443"}, []string{"ingressHost"}, "a DNS name"},
+		{"host in capitals", map[string]string{"workshop:ingressHost": "Bookinfo.Example.com"}, []string{"ingressHost"}, "lowercase"},
+		{"port 0", map[string]string{"workshop:httpPort": "0"}, []string{"httpPort"}, "a port 1–65535"},
+		{"port 70000", map[string]string{"workshop:httpsPort": "70000"}, []string{"httpsPort"}, "a port 1–65535"},
+		{"port not a number", map[string]string{"workshop:httpPort": "http"}, []string{"httpPort"}, "a port 1–65535"},
+		{"same host port twice", map[string]string{"workshop:httpPort": "8080", "workshop:httpsPort": "8080"}, []string{"httpsPort"}, "must differ from workshop:httpPort"},
+		{"existing without kubeconfig", map[string]string{"workshop:clusterProvider": "existing"}, []string{"kubeconfig"}, "pulumi config set workshop:kubeconfig"},
+		{"existing with missing kubeconfig", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kcMissing}, []string{"kubeconfig"}, "cannot be read"},
+		{"kubeconfig with kind", map[string]string{"workshop:kubeconfig": "/tmp/kc"}, []string{"kubeconfig"}, "only used with clusterProvider existing"},
+		{"cluster name kind refuses", map[string]string{"workshop:clusterName": "My_Cluster"}, []string{"clusterName"}, "kind refuses other names"},
+		{"cluster name too long", map[string]string{"workshop:clusterName": strings.Repeat("a", 41)}, []string{"clusterName"}, "at most 40 characters"},
+		{"unknown chart source", map[string]string{"workshop:chartSource": "oci"}, []string{"chartSource"}, "repo or module"},
+		{"bad istio version", map[string]string{"workshop:istioVersion": "latest"}, []string{"istioVersion"}, "a release such as"},
+		{"bad cert-manager version", map[string]string{"workshop:certManagerVersion": "1.21"}, []string{"certManagerVersion"}, "a release such as"},
+		{"too many workers", map[string]string{"workshop:workers": "12"}, []string{"workers"}, "an integer 0–5"},
+		{"typo in a key", map[string]string{"workshop:meshmode": "sidecar"}, []string{"meshmode"}, "did you mean workshop:meshMode?"},
+		{"unknown key", map[string]string{"workshop:colour": "blue"}, []string{"colour"}, "is not a workshop setting"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("dev", tc.values)
+			require.Error(t, err)
+			var errs Errors
+			require.ErrorAs(t, err, &errs)
+			assert.Equal(t, tc.keys, errs.Keys())
+			assert.Contains(t, err.Error(), "workshop:"+tc.keys[0])
+			assert.Contains(t, err.Error(), tc.message)
+			assert.Contains(t, err.Error(), "nothing was changed")
+		})
+	}
+}
+
+func TestEveryProblemIsReportedTogether(t *testing.T) {
+	_, err := Load("dev", map[string]string{
+		"workshop:stage":           "9",
+		"workshop:meshMode":        "istio",
+		"workshop:clusterProvider": "existing",
+		"workshop:httpPort":        "0",
+	})
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.ElementsMatch(t, []string{"stage", "meshMode", "kubeconfig", "httpPort"}, errs.Keys())
+}
+
+func TestStageTable(t *testing.T) {
+	for i, s := range Stages {
+		assert.Equal(t, Stage(i), s.Stage, "stages are numbered in order")
+		assert.NotEmpty(t, s.Name)
+		assert.NotEmpty(t, s.Promise)
+	}
+	assert.Equal(t, Stage(7), MaxStage)
+	assert.True(t, Stage(4).Includes(3))
+	assert.False(t, Stage(2).Includes(3))
+}
+
+func TestEverySettingHasADefaultThatValidates(t *testing.T) {
+	values := map[string]string{}
+	for _, s := range Settings {
+		if s.Default != "" && !strings.Contains(s.Default, "<") {
+			values["workshop:"+s.Key] = s.Default
+		}
+	}
+	_, err := Load("dev", values)
+	require.NoError(t, err)
+}

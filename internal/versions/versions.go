@@ -1,0 +1,29 @@
+// Package versions is the one place where the workshop pins what it installs: charts, images and
+// the Go modules that carry offline copies of the charts. The tool binaries are pinned in
+// tools/*/go.mod (built by scripts/toolchain).
+package versions
+
+const (
+	// Istio is the release whose charts (repo source) and images are installed. The offline
+	// chart copy comes from IstioModule, a snapshot of the same release line.
+	Istio = "1.31.1"
+	// IstioChartRepo is the official Istio Helm repository.
+	IstioChartRepo = "https://istio-release.storage.googleapis.com/charts"
+	// IstioModule carries istio's charts in manifests/charts (chartSource: module).
+	IstioModule = "istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad"
+
+	// CertManager is the cert-manager release (chart and images).
+	CertManager = "v1.21.2"
+	// CertManagerChartRepo is the official cert-manager Helm repository.
+	CertManagerChartRepo = "https://charts.jetstack.io"
+	// CertManagerModule carries the chart in deploy/charts/cert-manager (chartSource: module).
+	CertManagerModule = "github.com/cert-manager/cert-manager@" + CertManager
+
+	// GatewayAPI is the Kubernetes Gateway API CRD release (standard channel).
+	GatewayAPI = "v1.6.0"
+	// GatewayAPIModule carries the CRDs in config/crd.
+	GatewayAPIModule = "sigs.k8s.io/gateway-api@" + GatewayAPI
+
+	// Kubernetes is the cluster version: the kind node image and the local control plane.
+	Kubernetes = "v1.34.4"
+)
