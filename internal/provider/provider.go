@@ -1,0 +1,33 @@
+// Package provider is the workshop's own Pulumi provider plugin: clusters (kind, minikube, the
+// local control plane) as resources with a real create, read and delete, plus the checks that
+// must hold before the workshop changes anything (an existing cluster answers, the cluster is in
+// its default state).
+package provider
+
+import (
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+)
+
+// Name and Version identify the plugin; the program's infra package ships a matching
+// pulumi-plugin.json so the engine loads this plugin before the program runs.
+const (
+	Name    = "workshop"
+	Version = "0.1.0"
+)
+
+// New builds the provider.
+func New() (p.Provider, error) {
+	return infer.NewProviderBuilder().
+		WithDisplayName("istio-workshop").
+		WithDescription("Clusters and cluster checks for the Istio security workshop.").
+		WithNamespace("istio-workshop").
+		WithResources(
+			infer.Resource(&LocalControlPlane{}),
+			infer.Resource(&KindCluster{}),
+			infer.Resource(&MinikubeProfile{}),
+			infer.Resource(&ExistingCluster{}),
+			infer.Resource(&ClusterCheck{}),
+		).
+		Build()
+}

@@ -1,0 +1,50 @@
+// Package workshop is the Pulumi program: read the configuration, make the cluster, then put
+// each stage up to the configured one in force, in order.
+package workshop
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/infra"
+	"github.com/istio-workshop/istio-workshop/internal/config"
+)
+
+// Program is the workshop's Pulumi program.
+func Program(ctx *pulumi.Context) error {
+	cfg, err := LoadConfig(ctx.Stack())
+	if err != nil {
+		return err // before any resource is registered: a bad config changes nothing
+	}
+	cluster, err := infra.NewCluster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	clean, err := components.NewCleanCluster(ctx, "clean-cluster", cluster, pulumi.DependsOn([]pulumi.Resource{cluster}))
+	if err != nil {
+		return err
+	}
+	ctx.Export("stage", pulumi.Int(int(cfg.Stage)))
+	ctx.Export("meshMode", pulumi.String(string(cfg.MeshMode)))
+	ctx.Export("clusterName", cluster.Name)
+	ctx.Export("contextName", cluster.ContextName)
+	ctx.Export("kubeconfig", cluster.Kubeconfig)
+	ctx.Export("defaultState", clean.DefaultState)
+	return nil
+}
+
+// LoadConfig reads every `workshop:*` setting the engine passed to the program (PULUMI_CONFIG
+// holds all of them, which lets Load reject unknown keys) and validates them.
+func LoadConfig(stack string) (config.Config, error) {
+	values := map[string]string{}
+	if raw := os.Getenv(pulumi.EnvConfig); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &values); err != nil {
+			return config.Config{}, fmt.Errorf("reading the stack configuration: %w", err)
+		}
+	}
+	return config.Load(stack, values)
+}

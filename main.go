@@ -1,0 +1,11 @@
+// istio-workshop: a Pulumi program that turns a laptop into an Istio security workshop.
+// The program itself is internal/workshop; stacks/Pulumi.stepN.yaml select the stage.
+package main
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/istio-workshop/istio-workshop/internal/workshop"
+)
+
+func main() { pulumi.Run(workshop.Program) }
