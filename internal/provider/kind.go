@@ -25,6 +25,10 @@ const (
 	IngressNodePortHTTPS = 30443
 )
 
+// ingressListenAddress keeps the workshop's ingress off the venue network: kind would otherwise
+// publish the host ports on every interface.
+const ingressListenAddress = "127.0.0.1"
+
 // DefaultKindNodeImage is the node image the pinned kind release was built and tested with,
 // pinned by digest.
 const DefaultKindNodeImage = defaults.Image
@@ -72,8 +76,8 @@ func (a KindClusterArgs) Config() *v1alpha4.Cluster {
 			Image:  image,
 			Labels: map[string]string{"ingress-ready": "true"},
 			ExtraPortMappings: []v1alpha4.PortMapping{
-				{ContainerPort: IngressNodePortHTTP, HostPort: int32(a.HTTPPort), Protocol: v1alpha4.PortMappingProtocolTCP},
-				{ContainerPort: IngressNodePortHTTPS, HostPort: int32(a.HTTPSPort), Protocol: v1alpha4.PortMappingProtocolTCP},
+				{ContainerPort: IngressNodePortHTTP, HostPort: int32(a.HTTPPort), ListenAddress: ingressListenAddress, Protocol: v1alpha4.PortMappingProtocolTCP},
+				{ContainerPort: IngressNodePortHTTPS, HostPort: int32(a.HTTPSPort), ListenAddress: ingressListenAddress, Protocol: v1alpha4.PortMappingProtocolTCP},
 			},
 		}},
 	}

@@ -7,6 +7,7 @@ package provider
 import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 )
 
 // Name and Version identify the plugin; the program's infra package ships a matching
@@ -22,6 +23,8 @@ func New() (p.Provider, error) {
 		WithDisplayName("istio-workshop").
 		WithDescription("Clusters and cluster checks for the Istio security workshop.").
 		WithNamespace("istio-workshop").
+		// Tokens are workshop:index:<Type>, not workshop:provider:<Type> after this Go package.
+		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
 		WithResources(
 			infer.Resource(&LocalControlPlane{}),
 			infer.Resource(&KindCluster{}),
