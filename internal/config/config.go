@@ -187,6 +187,9 @@ func Load(stack string, values map[string]string) (Config, error) {
 			errs.add("stage", v, fmt.Sprintf("is not a stage number (0–%d)", MaxStage))
 		case n < 0 || Stage(n) > MaxStage:
 			errs.add("stage", v, fmt.Sprintf("is not a stage (0–%d)", MaxStage))
+		case !Stages[n].Available:
+			errs.add("stage", v, fmt.Sprintf("(%s) is not available in this version yet: stages 0–%d can be applied; use stack step%d or lower",
+				Stages[n].Title, AvailableUpTo(), AvailableUpTo()))
 		default:
 			c.Stage = Stage(n)
 		}

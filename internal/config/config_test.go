@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,9 @@ import (
 )
 
 func TestDefaults(t *testing.T) {
-	c, err := Load("step4", map[string]string{"workshop:stage": "4"})
+	c, err := Load("step4", map[string]string{"workshop:stage": fmt.Sprint(AvailableUpTo())})
 	require.NoError(t, err)
-	assert.Equal(t, Stage(4), c.Stage)
+	assert.Equal(t, AvailableUpTo(), c.Stage)
 	assert.Equal(t, Ambient, c.MeshMode)
 	assert.Equal(t, Kind, c.Cluster.Provider)
 	assert.Equal(t, "istio-workshop-step4", c.Cluster.Name)
@@ -103,6 +104,17 @@ func TestBadConfigurations(t *testing.T) {
 			assert.Contains(t, err.Error(), "nothing was changed")
 		})
 	}
+}
+
+func TestStagesNotBuiltYetAreRefused(t *testing.T) {
+	if AvailableUpTo() == MaxStage {
+		t.Skip("every stage is available")
+	}
+	next := AvailableUpTo() + 1
+	_, err := Load("dev", map[string]string{"workshop:stage": fmt.Sprint(int(next))})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not available in this version yet")
+	assert.Contains(t, err.Error(), Stages[next].Title)
 }
 
 func TestEveryProblemIsReportedTogether(t *testing.T) {

@@ -9,18 +9,33 @@ type StageInfo struct {
 	Name    string // short name used in resource names and CLI output
 	Title   string
 	Promise string // what a participant can rely on once the stage is applied
+	// Available is false for a stage whose components are not built yet: the program refuses it
+	// rather than apply a lower stage under its name.
+	Available bool
 }
 
 // Stages is the table of stages, in order.
 var Stages = []StageInfo{
-	{0, "clean-cluster", "A clean cluster", "the cluster is in its default state: nodes ready, no Istio, default namespaces only"},
-	{1, "mesh", "Istio, Bookinfo and HTTP ingress", "Bookinfo runs in the mesh and answers through the ingress gateway over HTTP"},
-	{2, "ingress-tls", "Ingress TLS from cert-manager", "the ingress serves HTTPS (TLS >= 1.2) with a certificate issued by the workshop CA"},
-	{3, "strict-mtls", "Mesh-wide STRICT mTLS", "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused"},
-	{4, "end-user-auth", "End-user JWT authentication", "every ingress request needs a valid JWT issued by the stack"},
-	{5, "authorization", "Authorization policies", "only the right principal with the right groups claim is allowed; everything else is denied"},
-	{6, "egress-gateway", "Egress gateway", "outbound traffic leaves only through the egress gateway, to registered hosts"},
-	{7, "network-policy", "NetworkPolicy", "pods accept only the connections the mesh needs"},
+	{0, "clean-cluster", "A clean cluster", "the cluster is in its default state: nodes ready, no Istio, default namespaces only", true},
+	{1, "mesh", "Istio, Bookinfo and HTTP ingress", "Bookinfo runs in the mesh and answers through the ingress gateway over HTTP", false},
+	{2, "ingress-tls", "Ingress TLS from cert-manager", "the ingress serves HTTPS (TLS >= 1.2) with a certificate issued by the workshop CA", false},
+	{3, "strict-mtls", "Mesh-wide STRICT mTLS", "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused", false},
+	{4, "end-user-auth", "End-user JWT authentication", "every ingress request needs a valid JWT issued by the stack", false},
+	{5, "authorization", "Authorization policies", "only the right principal with the right groups claim is allowed; everything else is denied", false},
+	{6, "egress-gateway", "Egress gateway", "outbound traffic leaves only through the egress gateway, to registered hosts", false},
+	{7, "network-policy", "NetworkPolicy", "pods accept only the connections the mesh needs", false},
+}
+
+// AvailableUpTo is the highest stage this version can apply.
+func AvailableUpTo() Stage {
+	last := Stage(0)
+	for _, s := range Stages {
+		if !s.Available {
+			break
+		}
+		last = s.Stage
+	}
+	return last
 }
 
 // MaxStage is the highest stage this version of the workshop knows.

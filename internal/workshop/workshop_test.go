@@ -2,6 +2,7 @@ package workshop
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 // mocks records every registered resource and answers like the workshop provider would.
@@ -74,7 +77,24 @@ func TestEveryStackFileIsValid(t *testing.T) {
 			values := stackConfig(t, stack)
 			assert.Equal(t, stack[len("step"):], values["workshop:stage"], "stepN sets stage N")
 			assert.Len(t, values, 1, "a stack file sets its stage and nothing the defaults already say")
+			raw, _ := json.Marshal(values)
+			t.Setenv(pulumi.EnvConfig, string(raw))
 			_, err := LoadConfig(stack)
+			var errs config.Errors
+			if err != nil {
+				require.ErrorAs(t, err, &errs)
+				assert.Equal(t, []string{"stage"}, errs.Keys())
+				assert.Contains(t, err.Error(), "not available in this version yet")
+			}
+		})
+	}
+}
+
+func TestAvailableStacksApply(t *testing.T) {
+	for n := config.Stage(0); n <= config.AvailableUpTo(); n++ {
+		stack := fmt.Sprintf("step%d", n)
+		t.Run(stack, func(t *testing.T) {
+			_, err := run(t, stack, stackConfig(t, stack))
 			require.NoError(t, err)
 		})
 	}

@@ -1,0 +1,222 @@
+// Package harness runs the workshop through the real Pulumi CLI, the repository's language host
+// and the installed plugins, against a local control plane: what the end-to-end tests build on.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/istio-workshop/istio-workshop/internal/paths"
+)
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func init() {
+	// The engine stops the language host with SIGINT; a SIGINT ignored by whoever started the
+	// tests (a background job) would be inherited and cost 5 s per command. Catching it here
+	// makes exec reset it to the default in every child.
+	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+}
+
+// Require skips the calling test unless the end-to-end environment is there (scripts/test
+// provides it): the pinned toolchain, and WORKSHOP_E2E=1.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Getenv("WORKSHOP_E2E") != "1" {
+		t.Skip("end-to-end test: run scripts/test (it installs the toolchain and sets WORKSHOP_E2E=1)")
+	}
+	for _, bin := range []string{"pulumi", "pulumi-language-go", "kube-apiserver", "etcd", "kwok", "workshop-lb"} {
+		if _, err := os.Stat(filepath.Join(paths.ToolsBin(), bin)); err != nil {
+			t.Fatalf("%s is missing from %s: run scripts/toolchain install all", bin, paths.ToolsBin())
+		}
+	}
+}
+
+var (
+	programOnce sync.Once
+	programPath string
+	programErr  error
+)
+
+// Program is the workshop program built once per test run (or WORKSHOP_PROGRAM_BIN, prebuilt
+// by scripts/test before it enters the network namespace).
+func Program(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("WORKSHOP_PROGRAM_BIN"); p != "" {
+		return p
+	}
+	programOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "workshop-program-")
+		if err != nil {
+			programErr = err
+			return
+		}
+		programPath = filepath.Join(dir, "istio-workshop")
+		cmd := exec.Command("go", "build", "-o", programPath, ".")
+		cmd.Dir = Root()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			programErr = fmt.Errorf("building the program: %v\n%s", err, out)
+		}
+	})
+	if programErr != nil {
+		t.Fatal(programErr)
+	}
+	return programPath
+}
+
+// Project is a Pulumi project directory for one test: the real program (prebuilt), its own file
+// state and its own workshop cache (control planes live there).
+type Project struct {
+	t     testing.TB
+	Dir   string
+	State string
+	Cache string
+	env   []string
+}
+
+// NewProject makes a project whose Pulumi.yaml runs the prebuilt program.
+func NewProject(t testing.TB) *Project {
+	t.Helper()
+	root := t.TempDir()
+	p := &Project{t: t, Dir: filepath.Join(root, "project"), State: filepath.Join(root, "state"), Cache: filepath.Join(root, "cache")}
+	for _, d := range []string{p.Dir, p.State, p.Cache, filepath.Join(p.Dir, "stacks")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pulumiYAML := fmt.Sprintf("name: istio-workshop\nruntime:\n  name: go\n  options:\n    binary: %s\nstackConfigDir: stacks\n", Program(t))
+	if err := os.WriteFile(filepath.Join(p.Dir, "Pulumi.yaml"), []byte(pulumiYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.env = Env(p.State, p.Cache)
+	return p
+}
+
+// Env is the environment of a CLI run: the pinned tools first on PATH, file state, a test
+// passphrase, and no plugin lookups or downloads outside what the toolchain installed.
+func Env(state, cache string) []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PULUMI_") || k == "PATH" || k == "WORKSHOP_CACHE" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"PATH="+paths.ToolsBin()+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"WORKSHOP_TOOLS_BIN="+paths.ToolsBin(),
+		"WORKSHOP_CACHE="+cache,
+		"PULUMI_BACKEND_URL=file://"+state,
+		"PULUMI_CONFIG_PASSPHRASE=e2e-test-only",
+		"PULUMI_SKIP_UPDATE_CHECK=true",
+		"PULUMI_IGNORE_AMBIENT_PLUGINS=true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+		"PULUMI_HOME="+pulumiHome(),
+	)
+}
+
+func pulumiHome() string {
+	if h := os.Getenv("PULUMI_HOME"); h != "" {
+		return h
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".pulumi")
+}
+
+// WriteStack writes stacks/Pulumi.NAME.yaml with the given workshop settings.
+func (p *Project) WriteStack(name string, values map[string]string) {
+	p.t.Helper()
+	raw, err := yaml.Marshal(map[string]any{"config": values})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.Dir, "stacks", "Pulumi."+name+".yaml"), raw, 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// Result is one CLI run.
+type Result struct {
+	Args           []string
+	Stdout, Stderr string
+	Err            error
+	Took           time.Duration
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("pulumi %s (%s): err=%v\n--- stdout\n%s\n--- stderr\n%s", strings.Join(r.Args, " "), r.Took.Round(time.Millisecond), r.Err, r.Stdout, r.Stderr)
+}
+
+// Pulumi runs the CLI in the project directory.
+func (p *Project) Pulumi(args ...string) Result {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(paths.ToolsBin(), "pulumi"), append(args, "--non-interactive")...)
+	cmd.Dir = p.Dir
+	cmd.Env = p.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := Result{Args: args, Stdout: stdout.String(), Stderr: stderr.String(), Err: err, Took: time.Since(start)}
+	p.t.Logf("pulumi %s: %s, err=%v", strings.Join(args, " "), r.Took.Round(time.Millisecond), err)
+	return r
+}
+
+// MustPulumi runs the CLI and fails the test if it fails.
+func (p *Project) MustPulumi(args ...string) Result {
+	p.t.Helper()
+	r := p.Pulumi(args...)
+	if r.Err != nil {
+		p.t.Fatal(r.String())
+	}
+	return r
+}
+
+// Processes lists the command lines of running processes that mention s.
+func Processes(s string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		line := strings.ReplaceAll(string(raw), "\x00", " ")
+		if strings.Contains(line, s) {
+			out = append(out, e.Name()+": "+line)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Listening reports whether something accepts connections on the loopback port.
+func Listening(port int) bool {
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
