@@ -47,6 +47,13 @@ const (
 	Module ChartSource = "module"
 )
 
+// The ingress gateway's NodePorts on a kind node; the cluster maps the host ports
+// (workshop:httpPort, workshop:httpsPort) onto them.
+const (
+	IngressNodePortHTTP  = 30080
+	IngressNodePortHTTPS = 30443
+)
+
 // Config is the whole workshop configuration of one stack.
 type Config struct {
 	Stack       string

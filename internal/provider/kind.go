@@ -17,12 +17,8 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/defaults"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
-)
 
-// The ingress gateway's NodePorts inside the kind node; the host ports map onto them.
-const (
-	IngressNodePortHTTP  = 30080
-	IngressNodePortHTTPS = 30443
+	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 // ingressListenAddress keeps the workshop's ingress off the venue network: kind would otherwise
@@ -76,8 +72,8 @@ func (a KindClusterArgs) Config() *v1alpha4.Cluster {
 			Image:  image,
 			Labels: map[string]string{"ingress-ready": "true"},
 			ExtraPortMappings: []v1alpha4.PortMapping{
-				{ContainerPort: IngressNodePortHTTP, HostPort: int32(a.HTTPPort), ListenAddress: ingressListenAddress, Protocol: v1alpha4.PortMappingProtocolTCP},
-				{ContainerPort: IngressNodePortHTTPS, HostPort: int32(a.HTTPSPort), ListenAddress: ingressListenAddress, Protocol: v1alpha4.PortMappingProtocolTCP},
+				{ContainerPort: config.IngressNodePortHTTP, HostPort: int32(a.HTTPPort), ListenAddress: ingressListenAddress, Protocol: v1alpha4.PortMappingProtocolTCP},
+				{ContainerPort: config.IngressNodePortHTTPS, HostPort: int32(a.HTTPSPort), ListenAddress: ingressListenAddress, Protocol: v1alpha4.PortMappingProtocolTCP},
 			},
 		}},
 	}

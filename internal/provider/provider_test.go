@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 func intPtr(i int) *int { return &i }
@@ -28,8 +30,8 @@ func TestKindClusterConfig(t *testing.T) {
 	assert.Equal(t, v1alpha4.ControlPlaneRole, cp.Role)
 	assert.Equal(t, "true", cp.Labels["ingress-ready"])
 	assert.Equal(t, []v1alpha4.PortMapping{
-		{ContainerPort: IngressNodePortHTTP, HostPort: 8080, Protocol: v1alpha4.PortMappingProtocolTCP, ListenAddress: "127.0.0.1"},
-		{ContainerPort: IngressNodePortHTTPS, HostPort: 8443, Protocol: v1alpha4.PortMappingProtocolTCP, ListenAddress: "127.0.0.1"},
+		{ContainerPort: config.IngressNodePortHTTP, HostPort: 8080, Protocol: v1alpha4.PortMappingProtocolTCP, ListenAddress: "127.0.0.1"},
+		{ContainerPort: config.IngressNodePortHTTPS, HostPort: 8443, Protocol: v1alpha4.PortMappingProtocolTCP, ListenAddress: "127.0.0.1"},
 	}, cp.ExtraPortMappings)
 	for _, n := range cfg.Nodes {
 		assert.Equal(t, DefaultKindNodeImage, n.Image)

@@ -24,6 +24,10 @@ const (
 	// GatewayAPIModule carries the CRDs in config/crd.
 	GatewayAPIModule = "sigs.k8s.io/gateway-api@" + GatewayAPI
 
+	// Bookinfo is the release of the sample application's images
+	// (docker.io/istio/examples-bookinfo-<service>-<version>).
+	Bookinfo = "1.20.3"
+
 	// Kubernetes is the cluster version: the kind node image and the local control plane.
 	Kubernetes = "v1.34.4"
 )

@@ -34,6 +34,21 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export("contextName", cluster.ContextName)
 	ctx.Export("kubeconfig", cluster.Kubeconfig)
 	ctx.Export("defaultState", clean.DefaultState)
+	if !cfg.Stage.Includes(1) {
+		return nil
+	}
+
+	// Stage 1: Istio, Bookinfo in the mesh, HTTP ingress. The check above must see the cluster
+	// before Istio changes it.
+	mesh, err := components.NewMesh(ctx, "mesh", cfg, cluster, pulumi.DependsOn([]pulumi.Resource{clean}))
+	if err != nil {
+		return err
+	}
+	bookinfo, err := components.NewBookinfo(ctx, "bookinfo", cfg, mesh, pulumi.Provider(cluster.Provider))
+	if err != nil {
+		return err
+	}
+	ctx.Export("productPageUrl", bookinfo.ProductPageURL)
 	return nil
 }
 

@@ -1,0 +1,194 @@
+package components
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	networkingapi "istio.io/api/networking/v1"
+	networking "istio.io/client-go/pkg/apis/networking/v1"
+	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/versions"
+)
+
+// BookinfoNamespace holds the sample application.
+const BookinfoNamespace = "bookinfo"
+
+// bookinfoPort is the port every Bookinfo service listens on.
+const bookinfoPort = 9080
+
+// bookinfoServices is Istio's Bookinfo sample: each service with its versions.
+var bookinfoServices = []struct {
+	name     string
+	versions []string
+}{
+	{"details", []string{"v1"}},
+	{"ratings", []string{"v1"}},
+	{"reviews", []string{"v1", "v2", "v3"}},
+	{"productpage", []string{"v1"}},
+}
+
+// MeshLabels enrol a namespace's workloads in the mesh: ztunnel captures them in ambient mode,
+// the injector adds a sidecar in sidecar mode.
+func MeshLabels(mode config.MeshMode) map[string]string {
+	if mode == config.Ambient {
+		return map[string]string{"istio.io/dataplane-mode": "ambient"}
+	}
+	return map[string]string{"istio-injection": "enabled"}
+}
+
+// Bookinfo is the sample application in its own namespace, enrolled in the mesh and exposed
+// through the ingress gateway over HTTP.
+type Bookinfo struct {
+	pulumi.ResourceState
+
+	// ProductPageURL is where participants open the application.
+	ProductPageURL pulumi.StringOutput
+	// Gateway is the Istio Gateway on the ingress; later stages add TLS to it.
+	Gateway pulumi.Resource
+}
+
+// NewBookinfo deploys Bookinfo once the mesh is ready.
+func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, opts ...pulumi.ResourceOption) (*Bookinfo, error) {
+	b := &Bookinfo{}
+	if err := ctx.RegisterComponentResource("istio-workshop:components:Bookinfo", name, b, opts...); err != nil {
+		return nil, err
+	}
+	under := []pulumi.ResourceOption{pulumi.Parent(b)}
+	ns, err := namespace(ctx, BookinfoNamespace, MeshLabels(cfg.MeshMode), append(under, pulumi.DependsOn(mesh.Ready))...)
+	if err != nil {
+		return nil, err
+	}
+	inNS := append(under, pulumi.DependsOn([]pulumi.Resource{ns}))
+	for _, svc := range bookinfoServices {
+		if err := bookinfoService(ctx, svc.name, svc.versions, inNS...); err != nil {
+			return nil, err
+		}
+	}
+
+	host := cfg.Ingress.Host
+	gw := &networking.Gateway{
+		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
+		Spec: networkingapi.Gateway{
+			Selector: map[string]string{"istio": "ingressgateway"},
+			Servers: []*networkingapi.Server{{
+				Port:  &networkingapi.Port{Number: 80, Name: "http", Protocol: "HTTP"},
+				Hosts: []string{host},
+			}},
+		},
+	}
+	crds := append(inNS, pulumi.DependsOn([]pulumi.Resource{ns, mesh.Base, mesh.Ingress}))
+	gateway, err := k8sobj.CustomResource(ctx, gw, crds...)
+	if err != nil {
+		return nil, err
+	}
+	prefixes := []string{"/static", "/login", "/logout", "/api/v1/products"}
+	match := []*networkingapi.HTTPMatchRequest{{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Exact{Exact: "/productpage"}}}}
+	for _, p := range prefixes {
+		match = append(match, &networkingapi.HTTPMatchRequest{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Prefix{Prefix: p}}})
+	}
+	vs := &networking.VirtualService{
+		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
+		Spec: networkingapi.VirtualService{
+			Hosts:    []string{host},
+			Gateways: []string{"bookinfo"},
+			Http: []*networkingapi.HTTPRoute{{
+				Match: match,
+				Route: []*networkingapi.HTTPRouteDestination{{
+					Destination: &networkingapi.Destination{Host: "productpage", Port: &networkingapi.PortSelector{Number: bookinfoPort}},
+				}},
+			}},
+		},
+	}
+	if _, err := k8sobj.CustomResource(ctx, vs, crds...); err != nil {
+		return nil, err
+	}
+	b.Gateway = gateway
+	b.ProductPageURL = pulumi.String(ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
+	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"productPageUrl": b.ProductPageURL})
+}
+
+// ProductPageURL is the product page on the participant's machine.
+func ProductPageURL(scheme, host string, port int) string {
+	if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) {
+		return fmt.Sprintf("%s://%s/productpage", scheme, host)
+	}
+	return fmt.Sprintf("%s://%s:%d/productpage", scheme, host, port)
+}
+
+// bookinfoService makes one service's account, Service and a Deployment per version, as the
+// upstream sample does (the account is what mesh policies name as the principal).
+func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opts ...pulumi.ResourceOption) error {
+	account := "bookinfo-" + name
+	meta := func(n string, labels map[string]string) *metav1.ObjectMetaArgs {
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(BookinfoNamespace), Labels: pulumi.ToStringMap(labels)}
+	}
+	if _, err := corev1.NewServiceAccount(ctx, "bookinfo-"+account, &corev1.ServiceAccountArgs{
+		Metadata: meta(account, map[string]string{"account": name}),
+	}, opts...); err != nil {
+		return err
+	}
+	if _, err := corev1.NewService(ctx, "bookinfo-"+name, &corev1.ServiceArgs{
+		Metadata: meta(name, map[string]string{"app": name, "service": name}),
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: pulumi.StringMap{"app": pulumi.String(name)},
+			Ports:    corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("http"), Port: pulumi.Int(bookinfoPort)}},
+		},
+	}, opts...); err != nil {
+		return err
+	}
+	for _, v := range svcVersions {
+		labels := map[string]string{"app": name, "version": v}
+		container := &corev1.ContainerArgs{
+			Name:            pulumi.String(name),
+			Image:           pulumi.String(BookinfoImage(name, v)),
+			ImagePullPolicy: pulumi.String("IfNotPresent"),
+			Ports:           corev1.ContainerPortArray{&corev1.ContainerPortArgs{ContainerPort: pulumi.Int(bookinfoPort)}},
+			SecurityContext: &corev1.SecurityContextArgs{
+				RunAsUser:                pulumi.Int(1000),
+				AllowPrivilegeEscalation: pulumi.Bool(false),
+			},
+			VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")}},
+		}
+		volumes := corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}}
+		if name == "reviews" {
+			// reviews (Open Liberty) writes its logs and server output here.
+			container.Env = corev1.EnvVarArray{&corev1.EnvVarArgs{Name: pulumi.String("LOG_DIR"), Value: pulumi.String("/tmp/logs")}}
+			container.VolumeMounts = append(container.VolumeMounts.(corev1.VolumeMountArray),
+				&corev1.VolumeMountArgs{Name: pulumi.String("wlp-output"), MountPath: pulumi.String("/opt/ibm/wlp/output")})
+			volumes = append(volumes, &corev1.VolumeArgs{Name: pulumi.String("wlp-output"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}})
+		}
+		deployment := name + "-" + v
+		if _, err := appsv1.NewDeployment(ctx, "bookinfo-"+deployment, &appsv1.DeploymentArgs{
+			Metadata: meta(deployment, labels),
+			Spec: &appsv1.DeploymentSpecArgs{
+				Replicas: pulumi.Int(1),
+				Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(labels)},
+				Template: &corev1.PodTemplateSpecArgs{
+					Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels)},
+					Spec: &corev1.PodSpecArgs{
+						ServiceAccountName: pulumi.String(account),
+						Containers:         corev1.ContainerArray{container},
+						Volumes:            volumes,
+					},
+				},
+			},
+		}, opts...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BookinfoImage is the pinned image of one Bookinfo service version.
+func BookinfoImage(service, version string) string {
+	return fmt.Sprintf("docker.io/istio/examples-bookinfo-%s-%s:%s", service, strings.ToLower(version), versions.Bookinfo)
+}

@@ -1,0 +1,146 @@
+package components
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/istio-workshop/istio-workshop/infra"
+	"github.com/istio-workshop/istio-workshop/internal/charts"
+	"github.com/istio-workshop/istio-workshop/internal/config"
+)
+
+// Namespaces the mesh installs into.
+const (
+	IstioNamespace   = "istio-system"
+	IngressNamespace = "istio-ingress"
+	// IngressName is the ingress gateway's release name; Istio Gateways select it by the label
+	// istio=ingressgateway.
+	IngressName = "istio-ingressgateway"
+)
+
+// Mesh is Istio from its official Helm charts: base, istiod and, in ambient mode, istio-cni and
+// ztunnel, then the ingress gateway. Each chart waits for the one before it, as Istio's install
+// order requires.
+type Mesh struct {
+	pulumi.ResourceState
+
+	Mode config.MeshMode
+	// Base installs the Istio CRDs: every Istio custom resource depends on it.
+	Base *helmv4.Chart
+	// Ready is everything a workload in the mesh needs before it starts.
+	Ready []pulumi.Resource
+	// Ingress is the ingress gateway chart.
+	Ingress *helmv4.Chart
+}
+
+// NewMesh installs Istio in the configured mode.
+func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, opts ...pulumi.ResourceOption) (*Mesh, error) {
+	m := &Mesh{Mode: cfg.MeshMode}
+	if err := ctx.RegisterComponentResource("istio-workshop:components:Mesh", name, m, opts...); err != nil {
+		return nil, err
+	}
+	k8s := pulumi.Provider(cluster.Provider)
+	under := []pulumi.ResourceOption{pulumi.Parent(m), k8s}
+
+	systemNS, err := namespace(ctx, IstioNamespace, nil, under...)
+	if err != nil {
+		return nil, err
+	}
+	image := pulumi.Map{"hub": pulumi.String("docker.io/istio"), "tag": pulumi.String(cfg.Versions.Istio)}
+	// istiod rewrites failurePolicy on its validating webhooks at run time; stating the value it
+	// would set keeps the Helm-rendered object from showing a diff forever (istio#44285).
+	webhook := pulumi.Map{"validationFailurePolicy": pulumi.String("Fail")}
+	profile := pulumi.String("")
+	if cfg.MeshMode == config.Ambient {
+		profile = pulumi.String("ambient")
+	}
+
+	chart := func(release string, c charts.Chart, ns string, values pulumi.Map, after ...pulumi.Resource) (*helmv4.Chart, error) {
+		args, err := charts.Args(cfg.ChartSource, c, cfg.Versions.Istio)
+		if err != nil {
+			return nil, err
+		}
+		args.Name = pulumi.String(release)
+		args.Namespace = pulumi.String(ns)
+		args.Values = values
+		return helmv4.NewChart(ctx, release, args, append(under, pulumi.DependsOn(after))...)
+	}
+
+	m.Base, err = chart("istio-base", charts.IstioBase, IstioNamespace, pulumi.Map{
+		"global": image, "base": webhook,
+	}, systemNS)
+	if err != nil {
+		return nil, err
+	}
+	istiod, err := chart("istiod", charts.Istiod, IstioNamespace, pulumi.Map{
+		"profile": profile, "global": image, "base": webhook,
+		// One replica is plenty for a workshop; an HPA would need a metrics server.
+		"pilot": pulumi.Map{"autoscaleEnabled": pulumi.Bool(false)},
+	}, m.Base)
+	if err != nil {
+		return nil, err
+	}
+	m.Ready = []pulumi.Resource{istiod}
+	if cfg.MeshMode == config.Ambient {
+		cni, err := chart("istio-cni", charts.IstioCNI, IstioNamespace, pulumi.Map{"profile": profile, "global": image}, istiod)
+		if err != nil {
+			return nil, err
+		}
+		ztunnel, err := chart("ztunnel", charts.Ztunnel, IstioNamespace, pulumi.Map{
+			"profile": profile, "hub": image["hub"], "tag": image["tag"],
+		}, cni)
+		if err != nil {
+			return nil, err
+		}
+		m.Ready = append(m.Ready, cni, ztunnel)
+	}
+
+	ingressNS, err := namespace(ctx, IngressNamespace, nil, under...)
+	if err != nil {
+		return nil, err
+	}
+	m.Ingress, err = chart(IngressName, charts.IstioGateway, IngressNamespace, pulumi.Map{
+		"global":      image,
+		"labels":      pulumi.Map{"istio": pulumi.String("ingressgateway")},
+		"autoscaling": pulumi.Map{"enabled": pulumi.Bool(false)},
+		"service":     ingressService(cfg),
+	}, append(m.Ready, ingressNS)...)
+	if err != nil {
+		return nil, err
+	}
+	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"mode": pulumi.String(string(cfg.MeshMode))})
+}
+
+// ingressService exposes the gateway. On kind its NodePorts are fixed to the ones the cluster
+// maps host ports onto. Where nothing assigns LoadBalancer addresses (kind without
+// cloud-provider-kind, minikube without `minikube tunnel`), Pulumi must not wait for one.
+func ingressService(cfg config.Config) pulumi.Map {
+	port := func(name string, port, nodePort int) pulumi.Map {
+		p := pulumi.Map{"name": pulumi.String(name), "port": pulumi.Int(port), "targetPort": pulumi.Int(port), "protocol": pulumi.String("TCP")}
+		if cfg.Cluster.Provider == config.Kind {
+			p["nodePort"] = pulumi.Int(nodePort)
+		}
+		return p
+	}
+	svc := pulumi.Map{
+		"type": pulumi.String("LoadBalancer"),
+		"ports": pulumi.Array{
+			pulumi.Map{"name": pulumi.String("status-port"), "port": pulumi.Int(15021), "targetPort": pulumi.Int(15021), "protocol": pulumi.String("TCP")},
+			port("http2", 80, config.IngressNodePortHTTP),
+			port("https", 443, config.IngressNodePortHTTPS),
+		},
+	}
+	if cfg.Cluster.Provider == config.Kind || cfg.Cluster.Provider == config.Minikube {
+		svc["annotations"] = pulumi.Map{"pulumi.com/skipAwait": pulumi.String("true")}
+	}
+	return svc
+}
+
+// namespace makes a namespace (Helm v4 charts do not create theirs).
+func namespace(ctx *pulumi.Context, name string, labels map[string]string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
+	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: pulumi.ToStringMap(labels)},
+	}, opts...)
+}

@@ -1,0 +1,76 @@
+// Package k8sobj turns typed Kubernetes objects (istio.io/client-go, cert-manager's pkg/apis)
+// into Pulumi custom resources, so that policies are written with the same types and field names
+// as the upstream docs instead of hand-written maps.
+package k8sobj
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Object is a typed Kubernetes object: metadata plus a kind.
+type Object interface {
+	k8smeta.Object
+	GetObjectKind() schema.ObjectKind
+}
+
+// Fields returns the object's top-level fields other than apiVersion, kind, metadata and status,
+// as JSON would carry them. The empty status the typed objects serialize is dropped: it is the
+// controller's, and keeping it would show as a diff on every refresh.
+func Fields(obj Object) (map[string]any, error) {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"apiVersion", "kind", "metadata", "status"} {
+		delete(fields, k)
+	}
+	return fields, nil
+}
+
+// Name is the Pulumi resource name of obj: unique per kind across namespaces.
+func Name(obj Object) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "-" + obj.GetName()
+}
+
+// CustomResource registers obj. Its TypeMeta must be set (typed clients leave it empty).
+func CustomResource(ctx *pulumi.Context, obj Object, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	if gvk.Kind == "" || gvk.Version == "" {
+		return nil, fmt.Errorf("%s: set TypeMeta (apiVersion and kind) on the object", obj.GetName())
+	}
+	fields, err := Fields(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", gvk.Kind, Name(obj), err)
+	}
+	meta := &metav1.ObjectMetaArgs{Name: pulumi.String(obj.GetName())}
+	if ns := obj.GetNamespace(); ns != "" {
+		meta.Namespace = pulumi.String(ns)
+	}
+	if l := obj.GetLabels(); len(l) > 0 {
+		meta.Labels = pulumi.ToStringMap(l)
+	}
+	if a := obj.GetAnnotations(); len(a) > 0 {
+		meta.Annotations = pulumi.ToStringMap(a)
+	}
+	return apiextensions.NewCustomResource(ctx, Name(obj), &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(gvk.GroupVersion().String()),
+		Kind:        pulumi.String(gvk.Kind),
+		Metadata:    meta,
+		OtherFields: kubernetes.UntypedArgs(fields),
+	}, opts...)
+}
