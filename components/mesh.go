@@ -65,7 +65,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		args.Name = pulumi.String(release)
 		args.Namespace = pulumi.String(ns)
 		args.Values = values
-		return helmv4.NewChart(ctx, release, args, append(under, pulumi.DependsOn(after))...)
+		return helmv4.NewChart(ctx, release, args, append(under, pulumi.DependsOn(after), removeOnDestroy())...)
 	}
 
 	m.Base, err = chart("istio-base", charts.IstioBase, IstioNamespace, pulumi.Map{

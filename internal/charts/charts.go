@@ -79,9 +79,36 @@ func ModuleDir(module string) (string, error) {
 	}
 	dir := filepath.Join(cache, escape(path)+"@"+version)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("workshop:chartSource module: the charts of %s are not downloaded: run `scripts/toolchain charts` (or set workshop:chartSource repo)", module)
+		if err := Download(module); err != nil {
+			return "", fmt.Errorf("workshop:chartSource module: the charts of %s are not downloaded and downloading failed (%v): run `scripts/toolchain charts` while online, or set workshop:chartSource repo", module, err)
+		}
 	}
 	return dir, nil
+}
+
+// Modules are the Go modules that carry the charts the workshop installs.
+func Modules() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range []Chart{IstioBase, Istiod, IstioCNI, Ztunnel, IstioGateway, CertManager} {
+		if !seen[c.Module] {
+			seen[c.Module] = true
+			out = append(out, c.Module)
+		}
+	}
+	return out
+}
+
+// Download fetches modules into the module cache through the Go module proxy.
+func Download(modules ...string) error {
+	cmd := exec.Command("go", append([]string{"mod", "download"}, modules...)...)
+	cmd.Dir = os.TempDir() // outside any module: nothing's go.mod is touched
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go mod download: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // escape applies the module cache's case encoding (an upper-case letter becomes '!' + lower).
