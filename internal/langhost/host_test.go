@@ -34,6 +34,12 @@ func TestRequiredPluginsOfTheWorkshopProgram(t *testing.T) {
 		"the Kubernetes SDK's and the infra package's pulumi-plugin.json, nothing else")
 }
 
+func TestRequiredPluginsOfAPrebuiltProgramWithoutSource(t *testing.T) {
+	deps, err := RequiredPlugins(context.Background(), t.TempDir())
+	require.NoError(t, err)
+	assert.Empty(t, deps)
+}
+
 // writeProgram makes a one-file Go module whose main runs body.
 func writeProgram(t *testing.T, body string) string {
 	dir := t.TempDir()

@@ -26,7 +26,9 @@ type pluginManifest struct {
 // RequiredPlugins finds the pulumi-plugin.json of every package the program in dir imports
 // (walking up from each package to its module root) and returns the resource plugins they name.
 func RequiredPlugins(ctx context.Context, dir string) ([]*pulumirpc.PackageDependency, error) {
-	if dir == "" {
+	if dir == "" || !inModule(dir) {
+		// A prebuilt program with no source beside it: the engine loads each plugin when the
+		// program first uses it.
 		return nil, nil
 	}
 	var stderr bytes.Buffer
@@ -81,4 +83,16 @@ func readManifest(path string) (*pluginManifest, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &m, nil
+}
+
+// inModule reports whether dir or one of its parents has a go.mod.
+func inModule(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return true
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
