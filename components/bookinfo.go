@@ -54,8 +54,9 @@ type Bookinfo struct {
 	Gateway pulumi.Resource
 }
 
-// NewBookinfo deploys Bookinfo once the mesh is ready.
-func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, opts ...pulumi.ResourceOption) (*Bookinfo, error) {
+// NewBookinfo deploys Bookinfo once the mesh is ready. With tls (stage 2 on) the gateway serves
+// HTTPS with the ingress certificate.
+func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, tls *IngressTLS, opts ...pulumi.ResourceOption) (*Bookinfo, error) {
 	b := &Bookinfo{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Bookinfo", name, b, opts...); err != nil {
 		return nil, err
@@ -78,13 +79,14 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
 		Spec: networkingapi.Gateway{
 			Selector: map[string]string{"istio": "ingressgateway"},
-			Servers: []*networkingapi.Server{{
-				Port:  &networkingapi.Port{Number: 80, Name: "http", Protocol: "HTTP"},
-				Hosts: []string{host},
-			}},
+			Servers:  GatewayServers(cfg.Ingress, tls != nil),
 		},
 	}
-	crds := append(inNS, pulumi.DependsOn([]pulumi.Resource{ns, mesh.Base, mesh.Ingress}))
+	after := []pulumi.Resource{ns, mesh.Base, mesh.Ingress}
+	if tls != nil {
+		after = append(after, tls.Certificate)
+	}
+	crds := append(inNS, pulumi.DependsOn(after))
 	gateway, err := k8sobj.CustomResource(ctx, gw, crds...)
 	if err != nil {
 		return nil, err
@@ -112,8 +114,39 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		return nil, err
 	}
 	b.Gateway = gateway
-	b.ProductPageURL = pulumi.String(ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
+	if tls != nil {
+		b.ProductPageURL = pulumi.String(ProductPageURL("https", host, cfg.Ingress.HTTPSPort)).ToStringOutput()
+	} else {
+		b.ProductPageURL = pulumi.String(ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
+	}
 	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"productPageUrl": b.ProductPageURL})
+}
+
+// GatewayServers are the ingress listeners for the workshop host: plain HTTP until stage 2; then
+// HTTPS (TLS 1.2 or newer, the cert-manager issued certificate) and plain HTTP either redirected
+// to HTTPS or closed.
+func GatewayServers(in config.Ingress, withTLS bool) []*networkingapi.Server {
+	httpServer := &networkingapi.Server{
+		Port:  &networkingapi.Port{Number: 80, Name: "http", Protocol: "HTTP"},
+		Hosts: []string{in.Host},
+	}
+	if !withTLS {
+		return []*networkingapi.Server{httpServer}
+	}
+	https := &networkingapi.Server{
+		Port:  &networkingapi.Port{Number: 443, Name: "https", Protocol: "HTTPS"},
+		Hosts: []string{in.Host},
+		Tls: &networkingapi.ServerTLSSettings{
+			Mode:               networkingapi.ServerTLSSettings_SIMPLE,
+			CredentialName:     IngressCredential,
+			MinProtocolVersion: networkingapi.ServerTLSSettings_TLSV1_2,
+		},
+	}
+	if in.PlainHTTP == config.Closed {
+		return []*networkingapi.Server{https}
+	}
+	httpServer.Tls = &networkingapi.ServerTLSSettings{HttpsRedirect: true}
+	return []*networkingapi.Server{httpServer, https}
 }
 
 // ProductPageURL is the product page on the participant's machine.

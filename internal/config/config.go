@@ -89,7 +89,19 @@ type Ingress struct {
 	Host      string
 	HTTPPort  int
 	HTTPSPort int
+	// PlainHTTP is what the HTTP listener does once TLS is in force (stage 2 on).
+	PlainHTTP PlainHTTP
 }
+
+// PlainHTTP is the fate of plain HTTP once the ingress serves HTTPS.
+type PlainHTTP string
+
+const (
+	// Redirect answers plain HTTP with a redirect to HTTPS.
+	Redirect PlainHTTP = "redirect"
+	// Closed removes the plain HTTP listener.
+	Closed PlainHTTP = "closed"
+)
 
 // Setting describes one `workshop:*` key: its default and what it accepts.
 type Setting struct {
@@ -115,6 +127,7 @@ var Settings = []Setting{
 	{"ingressHost", "bookinfo.localhost", "a DNS name such as bookinfo.example.com", "the host name participants use for Bookinfo"},
 	{"httpPort", "80", "a port 1–65535 (8080 if 80 is taken)", "host port of the ingress gateway's HTTP listener"},
 	{"httpsPort", "443", "a port 1–65535 (8443 if 443 is taken)", "host port of the ingress gateway's HTTPS listener"},
+	{"plainHTTP", string(Redirect), "redirect or closed", "what plain HTTP does once the ingress serves HTTPS (stage 2 on)"},
 }
 
 var (
@@ -238,6 +251,7 @@ func Load(stack string, values map[string]string) (Config, error) {
 	}
 	c.Ingress.HTTPPort = integer("httpPort", 1, 65535)
 	c.Ingress.HTTPSPort = integer("httpsPort", 1, 65535)
+	c.Ingress.PlainHTTP = PlainHTTP(oneOf("plainHTTP", string(Redirect), string(Closed)))
 	if c.Ingress.HTTPPort == c.Ingress.HTTPSPort {
 		errs.add("httpsPort", strconv.Itoa(c.Ingress.HTTPSPort), "must differ from workshop:httpPort (both listeners need their own host port)")
 	}

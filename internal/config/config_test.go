@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "istio-workshop-step4", c.Cluster.Name)
 	assert.Equal(t, 1, c.Cluster.Workers)
 	assert.Equal(t, Repo, c.ChartSource)
-	assert.Equal(t, Ingress{Host: "bookinfo.localhost", HTTPPort: 80, HTTPSPort: 443}, c.Ingress)
+	assert.Equal(t, Ingress{Host: "bookinfo.localhost", HTTPPort: 80, HTTPSPort: 443, PlainHTTP: Redirect}, c.Ingress)
 	assert.Equal(t, "1.31.1", c.Versions.Istio)
 	assert.Equal(t, "v1.21.2", c.Versions.CertManager)
 }
@@ -85,6 +85,7 @@ func TestBadConfigurations(t *testing.T) {
 		{"kubeconfig with kind", map[string]string{"workshop:kubeconfig": "/tmp/kc"}, []string{"kubeconfig"}, "only used with clusterProvider existing"},
 		{"cluster name kind refuses", map[string]string{"workshop:clusterName": "My_Cluster"}, []string{"clusterName"}, "kind refuses other names"},
 		{"cluster name too long", map[string]string{"workshop:clusterName": strings.Repeat("a", 41)}, []string{"clusterName"}, "at most 40 characters"},
+		{"unknown plain HTTP mode", map[string]string{"workshop:plainHTTP": "allow"}, []string{"plainHTTP"}, "redirect or closed"},
 		{"unknown chart source", map[string]string{"workshop:chartSource": "oci"}, []string{"chartSource"}, "repo or module"},
 		{"bad istio version", map[string]string{"workshop:istioVersion": "latest"}, []string{"istioVersion"}, "a release such as"},
 		{"bad cert-manager version", map[string]string{"workshop:certManagerVersion": "1.21"}, []string{"certManagerVersion"}, "a release such as"},

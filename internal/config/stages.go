@@ -18,8 +18,8 @@ type StageInfo struct {
 var Stages = []StageInfo{
 	{0, "clean-cluster", "A clean cluster", "the cluster is in its default state: nodes ready, no Istio, default namespaces only", true},
 	{1, "mesh", "Istio, Bookinfo and HTTP ingress", "Bookinfo runs in the mesh and answers through the ingress gateway over HTTP", true},
-	{2, "ingress-tls", "Ingress TLS from cert-manager", "the ingress serves HTTPS (TLS >= 1.2) with a certificate issued by the workshop CA", false},
-	{3, "strict-mtls", "Mesh-wide STRICT mTLS", "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused", false},
+	{2, "ingress-tls", "Ingress TLS from cert-manager", "the ingress serves HTTPS (TLS >= 1.2) with a certificate issued by the workshop CA", true},
+	{3, "strict-mtls", "Mesh-wide STRICT mTLS", "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused", true},
 	{4, "end-user-auth", "End-user JWT authentication", "every ingress request needs a valid JWT issued by the stack", false},
 	{5, "authorization", "Authorization policies", "only the right principal with the right groups claim is allowed; everything else is denied", false},
 	{6, "egress-gateway", "Egress gateway", "outbound traffic leaves only through the egress gateway, to registered hosts", false},

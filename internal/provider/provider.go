@@ -31,6 +31,7 @@ func New() (p.Provider, error) {
 			infer.Resource(&MinikubeProfile{}),
 			infer.Resource(&ExistingCluster{}),
 			infer.Resource(&ClusterCheck{}),
+			infer.Resource(&CertificateAuthority{}),
 		).
 		Build()
 }

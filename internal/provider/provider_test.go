@@ -2,10 +2,14 @@ package provider
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blang/semver"
 	p "github.com/pulumi/pulumi-go-provider"
@@ -186,4 +190,21 @@ func TestClusterCheckProblems(t *testing.T) {
 	assert.Contains(t, problems, "istio-system")
 	assert.Contains(t, problems, "networking.istio.io")
 	assert.Equal(t, []string{"it has no nodes"}, ClusterCheckState{}.problems())
+}
+
+func TestNewRootCA(t *testing.T) {
+	certPEM, keyPEM, err := NewRootCA("workshop root", 24*time.Hour)
+	require.NoError(t, err)
+	block, _ := pem.Decode([]byte(certPEM))
+	require.NotNil(t, block)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	assert.True(t, cert.IsCA)
+	assert.Equal(t, "workshop root", cert.Subject.CommonName)
+	assert.NoError(t, cert.CheckSignatureFrom(cert), "self-signed")
+	kb, _ := pem.Decode([]byte(keyPEM))
+	require.NotNil(t, kb)
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	require.NoError(t, err)
+	assert.True(t, key.(*ecdsa.PrivateKey).PublicKey.Equal(cert.PublicKey), "the key belongs to the certificate")
 }

@@ -28,6 +28,9 @@ const (
 	// (docker.io/istio/examples-bookinfo-<service>-<version>).
 	Bookinfo = "1.20.3"
 
+	// Curl is the probe client image (the plain client outside the mesh, verify's probes).
+	Curl = "docker.io/curlimages/curl:8.11.1"
+
 	// Kubernetes is the cluster version: the kind node image and the local control plane.
 	Kubernetes = "v1.34.4"
 )

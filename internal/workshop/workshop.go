@@ -44,11 +44,34 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	bookinfo, err := components.NewBookinfo(ctx, "bookinfo", cfg, mesh, pulumi.Provider(cluster.Provider))
+	var tls *components.IngressTLS
+	if cfg.Stage.Includes(2) {
+		// Stage 2: cert-manager, the workshop CA and the ingress certificate.
+		certManager, err := components.NewCertManager(ctx, "cert-manager", cfg, cluster, pulumi.DependsOn([]pulumi.Resource{clean}))
+		if err != nil {
+			return err
+		}
+		tls, err = components.NewIngressTLS(ctx, "ingress-tls", cfg, certManager, mesh, pulumi.Provider(cluster.Provider))
+		if err != nil {
+			return err
+		}
+		ctx.Export("rootCa", tls.RootCA)
+	}
+	bookinfo, err := components.NewBookinfo(ctx, "bookinfo", cfg, mesh, tls, pulumi.Provider(cluster.Provider))
 	if err != nil {
 		return err
 	}
 	ctx.Export("productPageUrl", bookinfo.ProductPageURL)
+	probes := components.BookinfoProbes(cfg)
+
+	if cfg.Stage.Includes(3) {
+		// Stage 3: mesh-wide STRICT mTLS, and a client outside the mesh to prove it.
+		if _, err := components.NewStrictMTLS(ctx, "strict-mtls", cfg, mesh, pulumi.Provider(cluster.Provider)); err != nil {
+			return err
+		}
+		probes = append(probes, components.StrictMTLSProbes()...)
+	}
+	ctx.Export("probes", pulumi.ToOutput(probes))
 	return nil
 }
 

@@ -1,0 +1,54 @@
+package components
+
+import (
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/istio-workshop/istio-workshop/infra"
+	"github.com/istio-workshop/istio-workshop/internal/charts"
+	"github.com/istio-workshop/istio-workshop/internal/config"
+)
+
+// CertManagerNamespace holds cert-manager and the workshop's CA secret.
+const CertManagerNamespace = "cert-manager"
+
+// CertManager is cert-manager from its official chart, CRDs included, pinned.
+type CertManager struct {
+	pulumi.ResourceState
+	// Chart ships the CRDs: every cert-manager resource depends on it.
+	Chart *helmv4.Chart
+}
+
+// NewCertManager installs cert-manager.
+func NewCertManager(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, opts ...pulumi.ResourceOption) (*CertManager, error) {
+	c := &CertManager{}
+	if err := ctx.RegisterComponentResource("istio-workshop:components:CertManager", name, c, opts...); err != nil {
+		return nil, err
+	}
+	under := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(cluster.Provider)}
+	ns, err := namespace(ctx, CertManagerNamespace, nil, under...)
+	if err != nil {
+		return nil, err
+	}
+	args, err := charts.Args(cfg.ChartSource, charts.CertManager, cfg.Versions.CertManager)
+	if err != nil {
+		return nil, err
+	}
+	// The module's copy of the chart carries placeholder image tags: pin every image.
+	image := pulumi.Map{"tag": pulumi.String(cfg.Versions.CertManager)}
+	args.Name = pulumi.String("cert-manager")
+	args.Namespace = pulumi.String(CertManagerNamespace)
+	args.Values = pulumi.Map{
+		"crds":            pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(false)},
+		"image":           image,
+		"webhook":         pulumi.Map{"image": image},
+		"cainjector":      pulumi.Map{"image": image},
+		"acmesolver":      pulumi.Map{"image": image},
+		"startupapicheck": pulumi.Map{"enabled": pulumi.Bool(false)}, // a Helm hook: Chart does not run hooks
+	}
+	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns}), removeOnDestroy())...)
+	if err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+}

@@ -1,0 +1,52 @@
+package components
+
+import (
+	"fmt"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
+)
+
+// Probe is one check of a stage's promise: a request made from a namespace (in the mesh or not)
+// and the answer the stage promises. The verify command runs them; the README and `explain`
+// print them.
+type Probe struct {
+	Stage config.Stage `json:"stage"`
+	Name  string       `json:"name"`
+	// From is where the request starts: "host" (the participant's machine) or a namespace,
+	// where a short-lived curl pod runs.
+	From string `json:"from"`
+	// URL is what curl requests.
+	URL string `json:"url"`
+	// CACert says curl trusts the workshop root CA (--cacert), never -k.
+	CACert bool `json:"caCert,omitempty"`
+	// Persona is the token holder whose JWT goes with the request (stage 4 on).
+	Persona string `json:"persona,omitempty"`
+	// Expect is the HTTP status, or 0 when the connection must be refused or reset.
+	Expect int `json:"expect"`
+}
+
+// Refused is Probe.Expect for a connection the stage must refuse.
+const Refused = 0
+
+func (p Probe) String() string {
+	want := fmt.Sprintf("HTTP %d", p.Expect)
+	if p.Expect == Refused {
+		want = "connection refused or reset"
+	}
+	return fmt.Sprintf("stage %d %s: from %s %s -> %s", p.Stage, p.Name, p.From, p.URL, want)
+}
+
+// BookinfoProbes: stage 1's promise, and stage 2's change to it.
+func BookinfoProbes(cfg config.Config) []Probe {
+	in := cfg.Ingress
+	if !cfg.Stage.Includes(2) {
+		return []Probe{{Stage: 1, Name: "product page over HTTP", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: 200}}
+	}
+	probes := []Probe{{Stage: 2, Name: "product page over HTTPS", From: "host", URL: ProductPageURL("https", in.Host, in.HTTPSPort), CACert: true, Expect: 200}}
+	if in.PlainHTTP == config.Redirect {
+		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is redirected", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: 301})
+	} else {
+		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is closed", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: Refused})
+	}
+	return probes
+}

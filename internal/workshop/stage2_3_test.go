@@ -1,0 +1,103 @@
+package workshop
+
+import (
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStage2CertManagerAndTheChainOfTrust(t *testing.T) {
+	m, err := run(t, "step2", map[string]string{"workshop:stage": "2", "workshop:ingressHost": "bookinfo.example.com"})
+	require.NoError(t, err)
+	cm := charts(m)["cert-manager"]
+	require.NotNil(t, cm)
+	assert.Equal(t, "v1.21.2", cm["version"].StringValue(), "pinned")
+	values := cm["values"].ObjectValue()
+	assert.True(t, values["crds"].ObjectValue()["enabled"].BoolValue(), "CRDs come with the chart")
+	assert.Equal(t, "v1.21.2", values["webhook"].ObjectValue()["image"].ObjectValue()["tag"].StringValue())
+
+	secret := m.resources["kubernetes:core/v1:Secret workshop-root-ca"]
+	require.NotNil(t, secret)
+	assert.Equal(t, "cert-manager", secret["metadata"].ObjectValue()["namespace"].StringValue())
+	assert.True(t, secret["stringData"].ContainsSecrets(), "the CA key is a secret")
+
+	issuer := m.resources["kubernetes:cert-manager.io/v1:ClusterIssuer workshop-ca"]
+	require.NotNil(t, issuer)
+	assert.Equal(t, "workshop-root-ca", issuer["spec"].ObjectValue()["ca"].ObjectValue()["secretName"].StringValue())
+
+	cert := m.resources["kubernetes:cert-manager.io/v1:Certificate istio-ingress-bookinfo-ingress"]
+	require.NotNil(t, cert)
+	spec := cert["spec"].ObjectValue()
+	assert.Equal(t, "bookinfo.example.com", spec["dnsNames"].ArrayValue()[0].StringValue())
+	assert.Equal(t, "bookinfo-ingress-tls", spec["secretName"].StringValue())
+	assert.Equal(t, "workshop-ca", spec["issuerRef"].ObjectValue()["name"].StringValue())
+	assert.Equal(t, "ClusterIssuer", spec["issuerRef"].ObjectValue()["kind"].StringValue())
+	assert.Equal(t, "ECDSA", spec["privateKey"].ObjectValue()["algorithm"].StringValue())
+}
+
+func gatewayServers(t *testing.T, m *mocks) []resource.PropertyValue {
+	gw := m.resources["kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"]
+	require.NotNil(t, gw)
+	return gw["spec"].ObjectValue()["servers"].ArrayValue()
+}
+
+func TestStage2GatewayServesTLS12AndRedirectsPlainHTTP(t *testing.T) {
+	m, err := run(t, "step2", map[string]string{"workshop:stage": "2"})
+	require.NoError(t, err)
+	servers := gatewayServers(t, m)
+	require.Len(t, servers, 2)
+	http, https := servers[0].ObjectValue(), servers[1].ObjectValue()
+	assert.True(t, http["tls"].ObjectValue()["httpsRedirect"].BoolValue())
+	tls := https["tls"].ObjectValue()
+	assert.Equal(t, "HTTPS", https["port"].ObjectValue()["protocol"].StringValue())
+	assert.Equal(t, "SIMPLE", tls["mode"].StringValue())
+	assert.Equal(t, "TLSV1_2", tls["minProtocolVersion"].StringValue())
+	assert.Equal(t, "bookinfo-ingress-tls", tls["credentialName"].StringValue())
+}
+
+func TestStage2PlainHTTPClosed(t *testing.T) {
+	m, err := run(t, "step2", map[string]string{"workshop:stage": "2", "workshop:plainHTTP": "closed"})
+	require.NoError(t, err)
+	servers := gatewayServers(t, m)
+	require.Len(t, servers, 1, "no plain HTTP listener")
+	assert.Equal(t, "HTTPS", servers[0].ObjectValue()["port"].ObjectValue()["protocol"].StringValue())
+}
+
+func TestStage3StrictMTLSMeshWide(t *testing.T) {
+	for _, mode := range []string{"ambient", "sidecar"} {
+		t.Run(mode, func(t *testing.T) {
+			m, err := run(t, "step3", map[string]string{"workshop:stage": "3", "workshop:meshMode": mode})
+			require.NoError(t, err)
+			pa := m.resources["kubernetes:security.istio.io/v1:PeerAuthentication istio-system-default"]
+			require.NotNil(t, pa)
+			assert.Equal(t, "istio-system", pa["metadata"].ObjectValue()["namespace"].StringValue(), "the root namespace: mesh-wide")
+			spec := pa["spec"].ObjectValue()
+			assert.Equal(t, "STRICT", spec["mtls"].ObjectValue()["mode"].StringValue())
+			assert.NotContains(t, spec, resource.PropertyKey("selector"), "no selector: every workload")
+
+			ns := m.resources["kubernetes:core/v1:Namespace outside-mesh"]
+			require.NotNil(t, ns)
+			labels := ns["metadata"].ObjectValue()["labels"].ObjectValue()
+			assert.Equal(t, "none", labels["istio.io/dataplane-mode"].StringValue())
+			assert.Equal(t, "disabled", labels["istio-injection"].StringValue())
+			assert.Contains(t, m.resources, "kubernetes:apps/v1:Deployment outside-mesh-curl-client")
+		})
+	}
+}
+
+func TestStage2KeepsStage1ObjectsAndStage3KeepsStage2(t *testing.T) {
+	s1, err := run(t, "walk", map[string]string{"workshop:stage": "1"})
+	require.NoError(t, err)
+	s2, err := run(t, "walk", map[string]string{"workshop:stage": "2"})
+	require.NoError(t, err)
+	s3, err := run(t, "walk", map[string]string{"workshop:stage": "3"})
+	require.NoError(t, err)
+	for k := range s1.resources {
+		assert.Contains(t, s2.resources, k, "stage 2 keeps every stage 1 resource")
+	}
+	for k := range s2.resources {
+		assert.Contains(t, s3.resources, k, "stage 3 keeps every stage 2 resource")
+	}
+}
