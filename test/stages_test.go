@@ -1,0 +1,127 @@
+package test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/test/harness"
+)
+
+// stackOn is the config of a stack at stage n on an existing (shared) cluster, charts from the
+// pinned modules.
+func stackOn(kubeconfig string, stage, mode string) map[string]string {
+	return map[string]string{
+		"workshop:stage":           stage,
+		"workshop:meshMode":        mode,
+		"workshop:clusterProvider": "existing",
+		"workshop:kubeconfig":      kubeconfig,
+		"workshop:chartSource":     "module",
+	}
+}
+
+// previewOps counts the operations a `preview --json` plans, by kind ("create", "update", ...),
+// and lists the resources of every operation other than create and same.
+func previewOps(t *testing.T, out string) (map[string]int, []string) {
+	t.Helper()
+	var preview struct {
+		Steps []struct {
+			Op  string `json:"op"`
+			URN string `json:"urn"`
+		} `json:"steps"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &preview), out)
+	ops := map[string]int{}
+	var other []string
+	for _, s := range preview.Steps {
+		ops[s.Op]++
+		if s.Op != "create" && s.Op != "same" {
+			other = append(other, s.Op+" "+s.URN)
+		}
+	}
+	return ops, other
+}
+
+// TestStages1to3 walks one live stack 0 -> 1 -> 2 -> 3 on a shared local control plane in each
+// mesh mode: every move only adds its stage (stage 2 also updates the one Gateway whose HTTP
+// listener it redirects), the objects are in the cluster, a re-preview is clean, a second up
+// changes nothing, no key is in plain state, and destroy returns the cluster to its snapshot.
+func TestStages1to3(t *testing.T) {
+	harness.Require(t)
+	cp := harness.SharedControlPlane(t, "e2e-stages", 2)
+	kc := cp.KubeconfigPath()
+	before := harness.Snapshot(t, kc)
+
+	for _, mode := range []string{"ambient", "sidecar"} {
+		t.Run(mode, func(t *testing.T) {
+			p := harness.NewProject(t)
+			for _, n := range []string{"0", "1", "2", "3"} {
+				p.WriteStack("step"+n, stackOn(kc, n, mode))
+			}
+			p.MustPulumi("stack", "init", "step0")
+			p.MustPulumi("up", "--yes", "--stack", "step0")
+			file := func(n string) string { return p.Dir + "/stacks/Pulumi.step" + n + ".yaml" }
+
+			// Each move only adds its stage.
+			allowed := map[string][]string{"1": nil, "2": {"update", "Gateway::bookinfo-bookinfo"}, "3": nil}
+			for _, n := range []string{"1", "2", "3"} {
+				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
+				ops, other := previewOps(t, preview.Stdout)
+				assert.Greater(t, ops["create"], 0, "stage %s creates its resources", n)
+				if want := allowed[n]; want == nil {
+					assert.Empty(t, other, "moving to stage %s changes nothing earlier", n)
+				} else if assert.Len(t, other, 1, "moving to stage %s: %v", n, other) {
+					assert.True(t, strings.HasPrefix(other[0], want[0]) && strings.HasSuffix(other[0], want[1]), other[0])
+				}
+				p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file(n))
+			}
+
+			// The objects are in the cluster.
+			deploys := harness.Kubectl(t, kc, "get", "deployments", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.status.readyReplicas} {end}")
+			for _, d := range []string{"istio-system/istiod=1", "istio-ingress/istio-ingressgateway=1", "bookinfo/productpage-v1=1",
+				"bookinfo/reviews-v3=1", "cert-manager/cert-manager=1", "outside-mesh/curl-client=1"} {
+				assert.Contains(t, deploys, d)
+			}
+			daemonsets := harness.Kubectl(t, kc, "get", "daemonsets", "-n", "istio-system", "-o", "name")
+			labels := harness.Kubectl(t, kc, "get", "namespace", "bookinfo", "-o", "jsonpath={.metadata.labels}")
+			if mode == "ambient" {
+				assert.Contains(t, daemonsets, "ztunnel")
+				assert.Contains(t, daemonsets, "istio-cni-node")
+				assert.Contains(t, labels, `"istio.io/dataplane-mode":"ambient"`)
+			} else {
+				assert.NotContains(t, daemonsets, "ztunnel")
+				assert.Contains(t, labels, `"istio-injection":"enabled"`)
+			}
+			lb := harness.Kubectl(t, kc, "get", "service", "-n", "istio-ingress", "istio-ingressgateway", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+			assert.True(t, strings.HasPrefix(lb, "127.0.1."), "the ingress got a loopback load balancer address: %q", lb)
+			assert.Equal(t, "STRICT", harness.Kubectl(t, kc, "get", "peerauthentications.security.istio.io", "-n", "istio-system", "default", "-o", "jsonpath={.spec.mtls.mode}"))
+			assert.Equal(t, "workshop-ca", harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-ingress", "bookinfo-ingress", "-o", "jsonpath={.spec.issuerRef.name}"))
+			assert.Equal(t, "TLSV1_2", harness.Kubectl(t, kc, "get", "gateways.networking.istio.io", "-n", "bookinfo", "bookinfo", "-o", "jsonpath={.spec.servers[1].tls.minProtocolVersion}"))
+			caInCluster := harness.Kubectl(t, kc, "get", "secret", "-n", "cert-manager", "workshop-root-ca", "-o", "jsonpath={.data.ca\\.crt}")
+
+			var outputs map[string]any
+			require.NoError(t, json.Unmarshal([]byte(p.MustPulumi("stack", "output", "--json", "--stack", "step0").Stdout), &outputs))
+			assert.Equal(t, "https://bookinfo.localhost/productpage", outputs["productPageUrl"])
+			rootCA, _ := outputs["rootCa"].(string)
+			assert.True(t, strings.HasPrefix(rootCA, "-----BEGIN CERTIFICATE-----"), "the root CA is an output for curl --cacert")
+			assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(rootCA)), caInCluster, "the issuer signs with that CA")
+			probes, _ := outputs["probes"].([]any)
+			assert.Len(t, probes, 4, "stage 2's two probes and stage 3's two")
+
+			export := p.MustPulumi("stack", "export", "--stack", "step0")
+			assert.NotContains(t, export.Stdout, "PRIVATE KEY", "no private key in plain state")
+
+			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("3"))
+			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("3"))
+			assert.NotContains(t, again.Stdout, "updated")
+			assert.NotContains(t, again.Stdout, "replaced")
+
+			p.MustPulumi("destroy", "--yes", "--stack", "step0")
+			assert.Equal(t, before, harness.Snapshot(t, kc), "destroy leaves no namespace, CRD, webhook or cluster-scoped object behind")
+		})
+	}
+}
