@@ -9,6 +9,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
 // Namespaces the mesh installs into.
@@ -48,7 +49,9 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	if err != nil {
 		return nil, err
 	}
-	image := pulumi.Map{"hub": pulumi.String("docker.io/istio"), "tag": pulumi.String(cfg.Versions.Istio)}
+	// Pinned hub, tag and variant (distroless: no shell, fewer packages to patch) in both modes,
+	// so the image list that `workshop-prepare` pre-loads is exactly what the charts render.
+	image := pulumi.Map{"hub": pulumi.String(versions.IstioHub), "tag": pulumi.String(cfg.Versions.Istio), "variant": pulumi.String(versions.IstioVariant)}
 	// istiod rewrites failurePolicy on its validating webhooks at run time; stating the value it
 	// would set keeps the Helm-rendered object from showing a diff forever (istio#44285).
 	webhook := pulumi.Map{"validationFailurePolicy": pulumi.String("Fail")}
@@ -89,7 +92,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 			return nil, err
 		}
 		ztunnel, err := chart("ztunnel", charts.Ztunnel, IstioNamespace, pulumi.Map{
-			"profile": profile, "hub": image["hub"], "tag": image["tag"],
+			"profile": profile, "hub": image["hub"], "tag": image["tag"], "variant": image["variant"],
 		}, cni)
 		if err != nil {
 			return nil, err

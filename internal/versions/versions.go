@@ -7,6 +7,9 @@ const (
 	// Istio is the release whose charts (repo source) and images are installed. The offline
 	// chart copy comes from IstioModule, a snapshot of the same release line.
 	Istio = "1.31.1"
+	// IstioHub and IstioVariant complete the Istio image names: HUB/NAME:TAG-VARIANT.
+	IstioHub     = "docker.io/istio"
+	IstioVariant = "distroless"
 	// IstioChartRepo is the official Istio Helm repository.
 	IstioChartRepo = "https://istio-release.storage.googleapis.com/charts"
 	// IstioModule carries istio's charts in manifests/charts (chartSource: module).
@@ -14,6 +17,8 @@ const (
 
 	// CertManager is the cert-manager release (chart and images).
 	CertManager = "v1.21.2"
+	// CertManagerRepository is where cert-manager's images live (REPO/cert-manager-NAME:TAG).
+	CertManagerRepository = "quay.io/jetstack"
 	// CertManagerChartRepo is the official cert-manager Helm repository.
 	CertManagerChartRepo = "https://charts.jetstack.io"
 	// CertManagerModule carries the chart in deploy/charts/cert-manager (chartSource: module).
