@@ -25,6 +25,9 @@ func TestStep0OnLocalControlPlane(t *testing.T) {
 		"workshop:clusterName":     "e2e-step0",
 	})
 	p.MustPulumi("stack", "init", "step0")
+	home, _ := os.UserHomeDir()
+	userKubeconfig := filepath.Join(home, ".kube", "config")
+	kubeconfigBefore, _ := os.ReadFile(userKubeconfig)
 
 	up := p.MustPulumi("up", "--yes", "--stack", "step0")
 	assert.NotContains(t, up.Stdout+up.Stderr, "downloading", "no plugin download is attempted")
@@ -64,6 +67,8 @@ func TestStep0OnLocalControlPlane(t *testing.T) {
 	}
 	ls := p.MustPulumi("stack", "ls", "--json")
 	assert.Contains(t, ls.Stdout, `"resourceCount": 0`, "destroy leaves no resource in state")
+	kubeconfigAfter, _ := os.ReadFile(userKubeconfig)
+	assert.Equal(t, string(kubeconfigBefore), string(kubeconfigAfter), "the user's kubeconfig gains and keeps no context")
 }
 
 // TestBadConfigChangesNothing: validation fails the preview and the up with every problem named,
