@@ -36,16 +36,23 @@ type Mesh struct {
 	Ingress *helmv4.Chart
 }
 
+type meshModeGuard struct{ pulumi.CustomResourceState }
+
 // NewMesh installs Istio in the configured mode.
 func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, opts ...pulumi.ResourceOption) (*Mesh, error) {
 	m := &Mesh{Mode: cfg.MeshMode}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Mesh", name, m, opts...); err != nil {
 		return nil, err
 	}
+	// Refuse an in-place ambient<->sidecar switch before anything changes.
+	guard := &meshModeGuard{}
+	if err := ctx.RegisterResource("workshop:index:MeshModeGuard", name+"-mode", pulumi.Map{"mode": pulumi.String(string(cfg.MeshMode))}, guard, pulumi.Parent(m)); err != nil {
+		return nil, err
+	}
 	k8s := pulumi.Provider(cluster.Provider)
 	under := []pulumi.ResourceOption{pulumi.Parent(m), k8s}
 
-	systemNS, err := namespace(ctx, IstioNamespace, nil, under...)
+	systemNS, err := namespace(ctx, IstioNamespace, nil, append(under, pulumi.DependsOn([]pulumi.Resource{guard}))...)
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,15 @@ func TestStages1to3(t *testing.T) {
 			export := p.MustPulumi("stack", "export", "--stack", "step0")
 			assert.NotContains(t, export.Stdout, "PRIVATE KEY", "no private key in plain state")
 
+			// Switching the data-plane mode in place is refused before anything changes.
+			other := map[string]string{"ambient": "sidecar", "sidecar": "ambient"}[mode]
+			p.WriteStack("switch", stackOn(kc, "3", other))
+			for _, cmd := range [][]string{{"preview"}, {"up", "--yes", "--skip-preview"}} {
+				r := p.Pulumi(append(cmd, "--stack", "step0", "--config-file", p.Dir+"/stacks/Pulumi.switch.yaml")...)
+				require.Error(t, r.Err, r.String())
+				assert.Contains(t, r.Stdout+r.Stderr, "in place is not supported")
+			}
+
 			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("3"))
 			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("3"))
 			assert.NotContains(t, again.Stdout, "updated")

@@ -32,6 +32,7 @@ func New() (p.Provider, error) {
 			infer.Resource(&ExistingCluster{}),
 			infer.Resource(&ClusterCheck{}),
 			infer.Resource(&CertificateAuthority{}),
+			infer.Resource(&MeshModeGuard{}),
 		).
 		Build()
 }

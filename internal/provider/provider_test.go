@@ -208,3 +208,25 @@ func TestNewRootCA(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, key.(*ecdsa.PrivateKey).PublicKey.Equal(cert.PublicKey), "the key belongs to the certificate")
 }
+
+func TestMeshModeGuardRefusesAnInPlaceSwitch(t *testing.T) {
+	urn := presource.NewURN("test", "istio-workshop", "", tokens.Type("workshop:index:MeshModeGuard"), "mesh-mode")
+	resp, err := server(t).Check(p.CheckRequest{Urn: urn,
+		State:  property.NewMap(map[string]property.Value{"mode": property.New("ambient")}),
+		Inputs: property.NewMap(map[string]property.Value{"mode": property.New("sidecar")}),
+	})
+	require.NoError(t, err)
+	require.Len(t, resp.Failures, 1)
+	assert.Contains(t, resp.Failures[0].Reason, "switching workshop:meshMode to sidecar in place is not supported")
+
+	resp, err = server(t).Check(p.CheckRequest{Urn: urn,
+		State:  property.NewMap(map[string]property.Value{"mode": property.New("ambient")}),
+		Inputs: property.NewMap(map[string]property.Value{"mode": property.New("ambient")}),
+	})
+	require.NoError(t, err)
+	assert.Empty(t, resp.Failures, "the same mode passes")
+
+	resp, err = server(t).Check(p.CheckRequest{Urn: urn, Inputs: property.NewMap(map[string]property.Value{"mode": property.New("sidecar")})})
+	require.NoError(t, err)
+	assert.Empty(t, resp.Failures, "a new stack may choose either mode")
+}
