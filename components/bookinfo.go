@@ -137,7 +137,7 @@ func GatewayServers(in config.Ingress, withTLS bool) []*networkingapi.Server {
 		Port:  &networkingapi.Port{Number: 443, Name: "https", Protocol: "HTTPS"},
 		Hosts: []string{in.Host},
 		Tls: &networkingapi.ServerTLSSettings{
-			Mode:               networkingapi.ServerTLSSettings_SIMPLE,
+			Mode:               tlsMode(in),
 			CredentialName:     IngressCredential,
 			MinProtocolVersion: networkingapi.ServerTLSSettings_TLSV1_2,
 		},
@@ -147,6 +147,15 @@ func GatewayServers(in config.Ingress, withTLS bool) []*networkingapi.Server {
 	}
 	httpServer.Tls = &networkingapi.ServerTLSSettings{HttpsRedirect: true}
 	return []*networkingapi.Server{httpServer, https}
+}
+
+// tlsMode is SIMPLE, or MUTUAL when participants must present a certificate from the workshop
+// CA (the credential's ca.crt, written by cert-manager's CA issuer, verifies it).
+func tlsMode(in config.Ingress) networkingapi.ServerTLSSettings_TLSmode {
+	if in.MutualTLS {
+		return networkingapi.ServerTLSSettings_MUTUAL
+	}
+	return networkingapi.ServerTLSSettings_SIMPLE
 }
 
 // ProductPageURL is the product page on the participant's machine.

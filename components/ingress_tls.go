@@ -33,9 +33,13 @@ type IngressTLS struct {
 	RootCA pulumi.StringOutput
 	// Certificate is the ingress certificate; the Gateway's HTTPS server uses its secret.
 	Certificate pulumi.Resource
+	// ClientCert and ClientKey (secret) authenticate a participant when the ingress requires
+	// mutual TLS; empty otherwise.
+	ClientCert, ClientKey pulumi.StringOutput
 }
 
-type certificateAuthority struct {
+// keyPair is the outputs of the provider's CertificateAuthority and ClientCertificate.
+type keyPair struct {
 	pulumi.CustomResourceState
 	CertPEM pulumi.StringOutput `pulumi:"certPem"`
 	KeyPEM  pulumi.StringOutput `pulumi:"keyPem"`
@@ -48,7 +52,7 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 	if err := ctx.RegisterComponentResource("istio-workshop:components:IngressTLS", name, t, opts...); err != nil {
 		return nil, err
 	}
-	ca := &certificateAuthority{}
+	ca := &keyPair{}
 	if err := ctx.RegisterResource("workshop:index:CertificateAuthority", CASecret, pulumi.Map{
 		"commonName":   pulumi.String("istio-workshop root CA (" + cfg.Stack + ")"),
 		"validityDays": pulumi.Int(365),
@@ -97,5 +101,17 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 		return nil, err
 	}
 	t.RootCA = ca.CertPEM
+	if cfg.Ingress.MutualTLS {
+		client := &keyPair{}
+		if err := ctx.RegisterResource("workshop:index:ClientCertificate", "workshop-participant", pulumi.Map{
+			"commonName":   pulumi.String("workshop participant"),
+			"validityDays": pulumi.Int(30),
+			"caCertPem":    ca.CertPEM,
+			"caKeyPem":     ca.KeyPEM,
+		}, client, pulumi.Parent(t), pulumi.AdditionalSecretOutputs([]string{"keyPem", "caKeyPem"})); err != nil {
+			return nil, err
+		}
+		t.ClientCert, t.ClientKey = client.CertPEM, pulumi.ToSecret(client.KeyPEM).(pulumi.StringOutput)
+	}
 	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"rootCa": t.RootCA})
 }

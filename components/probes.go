@@ -19,6 +19,8 @@ type Probe struct {
 	URL string `json:"url"`
 	// CACert says curl trusts the workshop root CA (--cacert), never -k.
 	CACert bool `json:"caCert,omitempty"`
+	// ClientCert says curl presents the stack's client certificate (mutual TLS at the ingress).
+	ClientCert bool `json:"clientCert,omitempty"`
 	// Persona is the token holder whose JWT goes with the request (stage 4 on).
 	Persona string `json:"persona,omitempty"`
 	// Expect is the HTTP status, or 0 when the connection must be refused or reset.
@@ -42,7 +44,11 @@ func BookinfoProbes(cfg config.Config) []Probe {
 	if !cfg.Stage.Includes(2) {
 		return []Probe{{Stage: 1, Name: "product page over HTTP", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: 200}}
 	}
-	probes := []Probe{{Stage: 2, Name: "product page over HTTPS", From: "host", URL: ProductPageURL("https", in.Host, in.HTTPSPort), CACert: true, Expect: 200}}
+	https := ProductPageURL("https", in.Host, in.HTTPSPort)
+	probes := []Probe{{Stage: 2, Name: "product page over HTTPS", From: "host", URL: https, CACert: true, ClientCert: in.MutualTLS, Expect: 200}}
+	if in.MutualTLS {
+		probes = append(probes, Probe{Stage: 2, Name: "HTTPS without a client certificate is refused", From: "host", URL: https, CACert: true, Expect: Refused})
+	}
 	if in.PlainHTTP == config.Redirect {
 		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is redirected", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: 301})
 	} else {

@@ -91,6 +91,8 @@ type Ingress struct {
 	HTTPSPort int
 	// PlainHTTP is what the HTTP listener does once TLS is in force (stage 2 on).
 	PlainHTTP PlainHTTP
+	// MutualTLS makes the HTTPS listener require a client certificate from the workshop CA.
+	MutualTLS bool
 }
 
 // PlainHTTP is the fate of plain HTTP once the ingress serves HTTPS.
@@ -128,6 +130,7 @@ var Settings = []Setting{
 	{"httpPort", "80", "a port 1–65535 (8080 if 80 is taken)", "host port of the ingress gateway's HTTP listener"},
 	{"httpsPort", "443", "a port 1–65535 (8443 if 443 is taken)", "host port of the ingress gateway's HTTPS listener"},
 	{"plainHTTP", string(Redirect), "redirect or closed", "what plain HTTP does once the ingress serves HTTPS (stage 2 on)"},
+	{"ingressMutualTLS", "false", "true or false", "require a client certificate (issued by the stack) at the ingress (stage 2 on)"},
 }
 
 var (
@@ -252,6 +255,7 @@ func Load(stack string, values map[string]string) (Config, error) {
 	c.Ingress.HTTPPort = integer("httpPort", 1, 65535)
 	c.Ingress.HTTPSPort = integer("httpsPort", 1, 65535)
 	c.Ingress.PlainHTTP = PlainHTTP(oneOf("plainHTTP", string(Redirect), string(Closed)))
+	c.Ingress.MutualTLS = oneOf("ingressMutualTLS", "false", "true") == "true"
 	if c.Ingress.HTTPPort == c.Ingress.HTTPSPort {
 		errs.add("httpsPort", strconv.Itoa(c.Ingress.HTTPSPort), "must differ from workshop:httpPort (both listeners need their own host port)")
 	}

@@ -86,6 +86,7 @@ func TestBadConfigurations(t *testing.T) {
 		{"cluster name kind refuses", map[string]string{"workshop:clusterName": "My_Cluster"}, []string{"clusterName"}, "kind refuses other names"},
 		{"cluster name too long", map[string]string{"workshop:clusterName": strings.Repeat("a", 41)}, []string{"clusterName"}, "at most 40 characters"},
 		{"unknown plain HTTP mode", map[string]string{"workshop:plainHTTP": "allow"}, []string{"plainHTTP"}, "redirect or closed"},
+		{"mutual TLS not a boolean", map[string]string{"workshop:ingressMutualTLS": "yes"}, []string{"ingressMutualTLS"}, "true or false"},
 		{"unknown chart source", map[string]string{"workshop:chartSource": "oci"}, []string{"chartSource"}, "repo or module"},
 		{"bad istio version", map[string]string{"workshop:istioVersion": "latest"}, []string{"istioVersion"}, "a release such as"},
 		{"bad cert-manager version", map[string]string{"workshop:certManagerVersion": "1.21"}, []string{"certManagerVersion"}, "a release such as"},

@@ -33,6 +33,7 @@ func New() (p.Provider, error) {
 			infer.Resource(&ClusterCheck{}),
 			infer.Resource(&CertificateAuthority{}),
 			infer.Resource(&MeshModeGuard{}),
+			infer.Resource(&ClientCertificate{}),
 		).
 		Build()
 }

@@ -230,3 +230,24 @@ func TestMeshModeGuardRefusesAnInPlaceSwitch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, resp.Failures, "a new stack may choose either mode")
 }
+
+func TestClientCertificateChainsToTheRootCA(t *testing.T) {
+	caPEM, caKey, err := NewRootCA("root", time.Hour)
+	require.NoError(t, err)
+	certPEM, _, err := NewClientCertificate(caPEM, caKey, "participant", time.Hour)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM([]byte(caPEM)))
+	block, _ := pem.Decode([]byte(certPEM))
+	cert, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	assert.NoError(t, err, "a client certificate the gateway accepts")
+
+	otherCA, _, err := NewRootCA("other", time.Hour)
+	require.NoError(t, err)
+	other := x509.NewCertPool()
+	require.True(t, other.AppendCertsFromPEM([]byte(otherCA)))
+	_, err = cert.Verify(x509.VerifyOptions{Roots: other, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	assert.Error(t, err, "not trusted by another CA")
+}

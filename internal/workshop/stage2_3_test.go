@@ -65,6 +65,20 @@ func TestStage2PlainHTTPClosed(t *testing.T) {
 	assert.Equal(t, "HTTPS", servers[0].ObjectValue()["port"].ObjectValue()["protocol"].StringValue())
 }
 
+func TestStage2MutualTLSAtTheIngress(t *testing.T) {
+	m, err := run(t, "step2", map[string]string{"workshop:stage": "2", "workshop:ingressMutualTLS": "true"})
+	require.NoError(t, err)
+	tls := gatewayServers(t, m)[1].ObjectValue()["tls"].ObjectValue()
+	assert.Equal(t, "MUTUAL", tls["mode"].StringValue())
+	client := m.resources["workshop:index:ClientCertificate workshop-participant"]
+	require.NotNil(t, client)
+	assert.True(t, client["caKeyPem"].ContainsSecrets(), "the CA key reaches the signer as a secret")
+
+	simple, err := run(t, "step2", map[string]string{"workshop:stage": "2"})
+	require.NoError(t, err)
+	assert.NotContains(t, simple.resources, "workshop:index:ClientCertificate workshop-participant")
+}
+
 func TestStage3StrictMTLSMeshWide(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {

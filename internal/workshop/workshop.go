@@ -56,6 +56,10 @@ func Program(ctx *pulumi.Context) error {
 			return err
 		}
 		ctx.Export("rootCa", tls.RootCA)
+		if cfg.Ingress.MutualTLS {
+			ctx.Export("clientCert", tls.ClientCert)
+			ctx.Export("clientKey", tls.ClientKey)
+		}
 	}
 	bookinfo, err := components.NewBookinfo(ctx, "bookinfo", cfg, mesh, tls, pulumi.Provider(cluster.Provider))
 	if err != nil {

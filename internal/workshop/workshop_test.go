@@ -32,7 +32,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "workshop:index:KindCluster", "workshop:index:LocalControlPlane", "workshop:index:MinikubeProfile", "workshop:index:ExistingCluster":
 		out["kubeconfig"] = resource.MakeSecret(resource.NewStringProperty("apiVersion: v1\nkind: Config\n"))
 		out["contextName"] = resource.NewStringProperty("ctx-" + args.Name)
-	case "workshop:index:CertificateAuthority":
+	case "workshop:index:CertificateAuthority", "workshop:index:ClientCertificate":
 		out["certPem"] = resource.NewStringProperty("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
 		out["keyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"))
 	case "workshop:index:ClusterCheck":
