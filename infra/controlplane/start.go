@@ -2,9 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -91,7 +88,7 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		"--initial-cluster=workshop="+peerURL, "--unsafe-no-fsync", "--log-level=warn"); err != nil {
 		return err
 	}
-	if err := c.waitFor(ctx, procEtcd, 30*time.Second, func(ctx context.Context) error { return httpOK(ctx, nil, etcdURL+"/health") }); err != nil {
+	if err := c.waitFor(ctx, procEtcd, 30*time.Second, func(ctx context.Context) error { return httpOK(ctx, etcdURL+"/health") }); err != nil {
 		return err
 	}
 	if err := start(procAPIServer, "--etcd-servers="+etcdURL,
@@ -228,12 +225,13 @@ func (c *ControlPlane) logTail(name string) string {
 	return "\n--- end of " + name + ".log ---\n" + string(raw)
 }
 
-func httpOK(ctx context.Context, tlsConfig *tls.Config, url string) error {
+// httpOK is a plain-HTTP health check (etcd's client port has no TLS on loopback).
+func httpOK(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, Proxy: nil}}
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -310,21 +308,4 @@ func ready(ctx context.Context, client kubernetes.Interface, want int) error {
 	}
 	_, err = client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 	return err
-}
-
-// tlsFor is the client TLS configuration of the admin kubeconfig (for plain HTTP checks).
-func (c *ControlPlane) tlsFor() (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(c.path("admin.crt"), c.path("admin.key"))
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	ca, err := os.ReadFile(c.path("ca.crt"))
-	if err != nil {
-		return nil, err
-	}
-	if !pool.AppendCertsFromPEM(ca) {
-		return nil, errors.New("bad CA certificate")
-	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
