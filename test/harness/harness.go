@@ -163,7 +163,24 @@ type Result struct {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("pulumi %s (%s): err=%v\n--- stdout\n%s\n--- stderr\n%s", strings.Join(r.Args, " "), r.Took.Round(time.Millisecond), r.Err, r.Stdout, r.Stderr)
+	return fmt.Sprintf("pulumi %s (%s): err=%v\n--- stdout\n%s\n--- stderr\n%s\n--- errors (repeated last: logs are often cut from the top)\n%s",
+		strings.Join(r.Args, " "), r.Took.Round(time.Millisecond), r.Err, r.Stdout, r.Stderr, r.Errors())
+}
+
+// Errors are the output lines that report an error, with the line after each (the engine
+// often puts the reason there).
+func (r Result) Errors() string {
+	lines := strings.Split(r.Stdout+"\n"+r.Stderr, "\n")
+	var out []string
+	for i, l := range lines {
+		if strings.Contains(strings.ToLower(l), "error") {
+			out = append(out, strings.TrimSpace(l))
+			if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
+				out = append(out, "    "+strings.TrimSpace(lines[i+1]))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // Pulumi runs the CLI in the project directory.
