@@ -43,6 +43,17 @@ func MeshLabels(mode config.MeshMode) map[string]string {
 	return map[string]string{"istio-injection": "enabled"}
 }
 
+// bookinfoLabels are the Bookinfo namespace's labels. From stage 5 in ambient mode its services'
+// traffic, from the ingress too, goes through the namespace's waypoint, where L7 policy runs.
+func bookinfoLabels(cfg config.Config) map[string]string {
+	labels := MeshLabels(cfg.MeshMode)
+	if cfg.MeshMode == config.Ambient && cfg.Stage.Includes(5) {
+		labels["istio.io/use-waypoint"] = Waypoint
+		labels["istio.io/ingress-use-waypoint"] = "true"
+	}
+	return labels
+}
+
 // Bookinfo is the sample application in its own namespace, enrolled in the mesh and exposed
 // through the ingress gateway over HTTP.
 type Bookinfo struct {
@@ -62,7 +73,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(b)}
-	ns, err := namespace(ctx, BookinfoNamespace, MeshLabels(cfg.MeshMode), append(under, pulumi.DependsOn(mesh.Ready))...)
+	ns, err := namespace(ctx, BookinfoNamespace, bookinfoLabels(cfg), append(under, pulumi.DependsOn(mesh.Ready))...)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +89,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
 		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
 		Spec: networkingapi.Gateway{
-			Selector: map[string]string{"istio": "ingressgateway"},
+			Selector: ingressSelector,
 			Servers:  GatewayServers(cfg.Ingress, tls != nil),
 		},
 	}
@@ -91,23 +102,13 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	if err != nil {
 		return nil, err
 	}
-	prefixes := []string{"/static", "/login", "/logout", "/api/v1/products"}
-	match := []*networkingapi.HTTPMatchRequest{{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Exact{Exact: "/productpage"}}}}
-	for _, p := range prefixes {
-		match = append(match, &networkingapi.HTTPMatchRequest{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Prefix{Prefix: p}}})
-	}
 	vs := &networking.VirtualService{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
 		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
 		Spec: networkingapi.VirtualService{
 			Hosts:    []string{host},
 			Gateways: []string{"bookinfo"},
-			Http: []*networkingapi.HTTPRoute{{
-				Match: match,
-				Route: []*networkingapi.HTTPRouteDestination{{
-					Destination: &networkingapi.Destination{Host: "productpage", Port: &networkingapi.PortSelector{Number: bookinfoPort}},
-				}},
-			}},
+			Http:     IngressRoutes(cfg),
 		},
 	}
 	if _, err := k8sobj.CustomResource(ctx, vs, crds...); err != nil {
@@ -120,6 +121,37 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		b.ProductPageURL = pulumi.String(ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
 	}
 	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"productPageUrl": b.ProductPageURL})
+}
+
+// IngressRoutes send the application's paths to productpage. From stage 5 a beta tester (the
+// verified token's groups claim, matched at the gateway, the only place Istio matches claims)
+// gets BetaHeader set, which the reviews route follows; everyone else gets it removed.
+func IngressRoutes(cfg config.Config) []*networkingapi.HTTPRoute {
+	paths := func(claim bool) []*networkingapi.HTTPMatchRequest {
+		var headers map[string]*networkingapi.StringMatch
+		if claim {
+			headers = map[string]*networkingapi.StringMatch{
+				"@request.auth.claims.groups": {MatchType: &networkingapi.StringMatch_Exact{Exact: config.BetaGroup}},
+			}
+		}
+		match := []*networkingapi.HTTPMatchRequest{{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Exact{Exact: "/productpage"}}, Headers: headers}}
+		for _, p := range []string{"/static", "/login", "/logout", "/api/v1/products"} {
+			match = append(match, &networkingapi.HTTPMatchRequest{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Prefix{Prefix: p}}, Headers: headers})
+		}
+		return match
+	}
+	route := []*networkingapi.HTTPRouteDestination{{
+		Destination: &networkingapi.Destination{Host: "productpage", Port: &networkingapi.PortSelector{Number: bookinfoPort}},
+	}}
+	if !cfg.Stage.Includes(5) {
+		return []*networkingapi.HTTPRoute{{Match: paths(false), Route: route}}
+	}
+	return []*networkingapi.HTTPRoute{
+		{Name: "beta-testers", Match: paths(true), Route: route,
+			Headers: &networkingapi.Headers{Request: &networkingapi.Headers_HeaderOperations{Set: map[string]string{BetaHeader: BetaValue}}}},
+		{Name: "everyone-else", Match: paths(false), Route: route,
+			Headers: &networkingapi.Headers{Request: &networkingapi.Headers_HeaderOperations{Remove: []string{BetaHeader}}}},
+	}
 }
 
 // GatewayServers are the ingress listeners for the workshop host: plain HTTP until stage 2; then

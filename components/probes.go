@@ -15,6 +15,8 @@ type Probe struct {
 	// From is where the request starts: "host" (the participant's machine) or a namespace,
 	// where a short-lived curl pod runs.
 	From string `json:"from"`
+	// ServiceAccount is the identity the curl pod runs as (default: the namespace's default).
+	ServiceAccount string `json:"serviceAccount,omitempty"`
 	// URL is what curl requests.
 	URL string `json:"url"`
 	// CACert says curl trusts the workshop root CA (--cacert), never -k.
@@ -45,7 +47,8 @@ func BookinfoProbes(cfg config.Config) []Probe {
 		return []Probe{{Stage: 1, Name: "product page over HTTP", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: 200}}
 	}
 	https := ProductPageURL("https", in.Host, in.HTTPSPort)
-	probes := []Probe{{Stage: 2, Name: "product page over HTTPS", From: "host", URL: https, CACert: true, ClientCert: in.MutualTLS, Expect: 200}}
+	probes := []Probe{{Stage: 2, Name: "product page over HTTPS", From: "host", URL: https, CACert: true, ClientCert: in.MutualTLS,
+		Persona: ReaderPersona(cfg), Expect: 200}}
 	if in.MutualTLS {
 		probes = append(probes, Probe{Stage: 2, Name: "HTTPS without a client certificate is refused", From: "host", URL: https, CACert: true, Expect: Refused})
 	}
@@ -55,4 +58,19 @@ func BookinfoProbes(cfg config.Config) []Probe {
 		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is closed", From: "host", URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: Refused})
 	}
 	return probes
+}
+
+// ReaderPersona is the persona whose token earlier stages' ingress probes carry once stage 4
+// requires one: the first with the reader group (stage 5 requires it), else the first.
+// Empty before stage 4.
+func ReaderPersona(cfg config.Config) string {
+	if !cfg.Stage.Includes(4) || len(cfg.Auth.Personas) == 0 {
+		return ""
+	}
+	for _, p := range cfg.Auth.Personas {
+		if p.HasGroup(config.ReaderGroup) {
+			return p.Name
+		}
+	}
+	return cfg.Auth.Personas[0].Name
 }

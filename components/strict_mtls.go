@@ -85,11 +85,17 @@ func curlClient(ctx *pulumi.Context, ns string, opts ...pulumi.ResourceOption) e
 	return err
 }
 
-// StrictMTLSProbes: plaintext from outside the mesh is refused, mesh traffic passes.
-func StrictMTLSProbes() []Probe {
+// StrictMTLSProbes: plaintext from outside the mesh is refused, mesh traffic passes. From stage
+// 5 only allowed identities pass, so the in-mesh probe calls as productpage, which may call
+// details.
+func StrictMTLSProbes(cfg config.Config) []Probe {
 	url := "http://productpage." + BookinfoNamespace + ":9080/productpage"
+	inMesh := Probe{Stage: 3, Name: "mutual TLS inside the mesh passes", From: BookinfoNamespace, URL: url, Expect: 200}
+	if cfg.Stage.Includes(5) {
+		inMesh.ServiceAccount, inMesh.URL = "bookinfo-productpage", "http://details."+BookinfoNamespace+":9080/details/0"
+	}
 	return []Probe{
 		{Stage: 3, Name: "plaintext from outside the mesh is refused", From: OutsideNamespace, URL: url, Expect: Refused},
-		{Stage: 3, Name: "mutual TLS inside the mesh passes", From: BookinfoNamespace, URL: url, Expect: 200},
+		inMesh,
 	}
 }

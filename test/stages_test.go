@@ -3,12 +3,16 @@ package test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	jwtv5 "github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	workshoptokens "github.com/istio-workshop/istio-workshop/internal/tokens"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
@@ -46,11 +50,13 @@ func previewOps(t *testing.T, out string) (map[string]int, []string) {
 	return ops, other
 }
 
-// TestStages1to3 walks one live stack 0 -> 1 -> 2 -> 3 on a shared local control plane in each
-// mesh mode: every move only adds its stage (stage 2 also updates the one Gateway whose HTTP
-// listener it redirects), the objects are in the cluster, a re-preview is clean, a second up
-// changes nothing, no key is in plain state, and destroy returns the cluster to its snapshot.
-func TestStages1to3(t *testing.T) {
+// TestStages1to4 walks one live stack 0 -> 1 -> ... -> 4 on a shared local control plane in each
+// mesh mode: every move only adds its stage (apart from the few updates a stage states: stage 2
+// adds HTTPS to the Gateway), the objects are in the cluster, the
+// stack's tokens verify against the JWKS the ingress trusts, a re-preview is clean, a second up
+// changes nothing, no key or token is in plain state, and destroy returns the cluster to its
+// snapshot.
+func TestStages1to4(t *testing.T) {
 	harness.Require(t)
 	cp := harness.SharedControlPlane(t, "e2e-stages", 2)
 	kc := cp.KubeconfigPath()
@@ -59,7 +65,7 @@ func TestStages1to3(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
 			p := harness.NewProject(t)
-			for _, n := range []string{"0", "1", "2", "3"} {
+			for _, n := range []string{"0", "1", "2", "3", "4"} {
 				p.WriteStack("step"+n, stackOn(kc, n, mode))
 			}
 			p.MustPulumi("stack", "init", "step0")
@@ -67,15 +73,21 @@ func TestStages1to3(t *testing.T) {
 			file := func(n string) string { return p.Dir + "/stacks/Pulumi.step" + n + ".yaml" }
 
 			// Each move only adds its stage.
-			allowed := map[string][]string{"1": nil, "2": {"update", "Gateway::bookinfo-bookinfo"}, "3": nil}
-			for _, n := range []string{"1", "2", "3"} {
+			updates := map[string][]string{
+				"2": {"Gateway::bookinfo-bookinfo"},
+				"5": {"VirtualService::bookinfo-bookinfo"},
+			}
+			if mode == "ambient" {
+				updates["5"] = append(updates["5"], "Namespace::bookinfo")
+			}
+			for _, n := range []string{"1", "2", "3", "4"} {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
 				assert.Greater(t, ops["create"], 0, "stage %s creates its resources", n)
-				if want := allowed[n]; want == nil {
-					assert.Empty(t, other, "moving to stage %s changes nothing earlier", n)
-				} else if assert.Len(t, other, 1, "moving to stage %s: %v", n, other) {
-					assert.True(t, strings.HasPrefix(other[0], want[0]) && strings.HasSuffix(other[0], want[1]), other[0])
+				assert.Len(t, other, len(updates[n]), "moving to stage %s changes only what it states: %v", n, other)
+				for _, o := range other {
+					assert.True(t, strings.HasPrefix(o, "update ") && slices.ContainsFunc(updates[n], func(s string) bool { return strings.HasSuffix(o, s) }),
+						"moving to stage %s: %s", n, o)
 				}
 				p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file(n))
 			}
@@ -110,22 +122,46 @@ func TestStages1to3(t *testing.T) {
 			assert.True(t, strings.HasPrefix(rootCA, "-----BEGIN CERTIFICATE-----"), "the root CA is an output for curl --cacert")
 			assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(rootCA)), caInCluster, "the issuer signs with that CA")
 			probes, _ := outputs["probes"].([]any)
-			assert.Len(t, probes, 4, "stage 2's two probes and stage 3's two")
+			assert.Len(t, probes, 10, "stage 2's two probes, stage 3's two, stage 4's three plus one per persona")
+
+			// Stage 4: the ingress trusts the stack's JWKS; its tokens verify against it.
+			jwks, _ := outputs["jwks"].(string)
+			assert.JSONEq(t, jwks, harness.Kubectl(t, kc, "get", "requestauthentications.security.istio.io", "-n", "istio-ingress", "workshop-jwt", "-o", "jsonpath={.spec.jwtRules[0].jwks}"))
+			assert.Equal(t, `["https://auth.istio-workshop.local/*"]`, harness.Kubectl(t, kc, "get", "authorizationpolicies.security.istio.io", "-n", "istio-ingress", "require-jwt", "-o", "jsonpath={.spec.rules[0].from[0].source.requestPrincipals}"))
+			assert.Equal(t, "[secret]", outputs["tokens"], "tokens are secret outputs")
+			var tokens map[string]string
+			require.NoError(t, json.Unmarshal([]byte(p.MustPulumi("stack", "output", "tokens", "--show-secrets", "--json", "--stack", "step0").Stdout), &tokens))
+			verify := func(name string) (workshoptokens.Claims, error) {
+				return workshoptokens.Verify(tokens[name], jwks, "https://auth.istio-workshop.local", "bookinfo", time.Now())
+			}
+			for _, persona := range []string{"alice", "bob", "carol"} {
+				c, err := verify(persona)
+				if assert.NoError(t, err, persona) {
+					assert.Equal(t, persona, c.Subject)
+				}
+			}
+			_, err := verify("expired")
+			assert.ErrorIs(t, err, jwtv5.ErrTokenExpired)
+			_, err = verify("forged")
+			assert.ErrorIs(t, err, jwtv5.ErrTokenSignatureInvalid)
 
 			export := p.MustPulumi("stack", "export", "--stack", "step0")
 			assert.NotContains(t, export.Stdout, "PRIVATE KEY", "no private key in plain state")
+			for name, tok := range tokens {
+				assert.NotContains(t, export.Stdout, tok, "the %s token is not in plain state", name)
+			}
 
 			// Switching the data-plane mode in place is refused before anything changes.
 			other := map[string]string{"ambient": "sidecar", "sidecar": "ambient"}[mode]
-			p.WriteStack("switch", stackOn(kc, "3", other))
+			p.WriteStack("switch", stackOn(kc, "4", other))
 			for _, cmd := range [][]string{{"preview"}, {"up", "--yes", "--skip-preview"}} {
 				r := p.Pulumi(append(cmd, "--stack", "step0", "--config-file", p.Dir+"/stacks/Pulumi.switch.yaml")...)
 				require.Error(t, r.Err, r.String())
 				assert.Contains(t, r.Stdout+r.Stderr, "in place is not supported")
 			}
 
-			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("3"))
-			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("3"))
+			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("4"))
+			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("4"))
 			assert.NotContains(t, again.Stdout, "updated")
 			assert.NotContains(t, again.Stdout, "replaced")
 

@@ -96,7 +96,7 @@ func Modules() []string {
 			out = append(out, c.Module)
 		}
 	}
-	return out
+	return append(out, versions.GatewayAPIModule)
 }
 
 // Download fetches modules into the module cache through the Go module proxy.
@@ -122,4 +122,17 @@ func escape(path string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// GatewayAPICRDs are the files of the Gateway API's standard channel at version: the release's
+// install manifest (repo), or the CRD files inside the pinned Go module (module).
+func GatewayAPICRDs(source config.ChartSource, version string) ([]string, error) {
+	if source == config.Repo {
+		return []string{"https://github.com/kubernetes-sigs/gateway-api/releases/download/" + version + "/standard-install.yaml"}, nil
+	}
+	dir, err := ModuleDir(strings.Split(versions.GatewayAPIModule, "@")[0] + "@" + version)
+	if err != nil {
+		return nil, err
+	}
+	return filepath.Glob(filepath.Join(dir, "config", "crd", "standard", "gateway.networking.k8s.io_*.yaml"))
 }

@@ -63,6 +63,7 @@ type Config struct {
 	Versions    Versions
 	ChartSource ChartSource
 	Ingress     Ingress
+	Auth        Auth
 }
 
 // Cluster says which cluster the stack runs on.
@@ -114,7 +115,9 @@ type Setting struct {
 }
 
 // Settings is every key a stack may set. Unknown `workshop:*` keys are rejected.
-var Settings = []Setting{
+var Settings = append(clusterSettings, authSettings...)
+
+var clusterSettings = []Setting{
 	{"stage", "0", "an integer 0–" + strconv.Itoa(int(MaxStage)), "the highest stage to put in force"},
 	{"meshMode", string(Ambient), "ambient or sidecar", "Istio's data-plane mode"},
 	{"clusterProvider", string(Kind), "kind, minikube, existing or local", "how the cluster is made"},
@@ -143,123 +146,136 @@ var (
 // contexts ("kind-<name>") well inside DNS label limits.
 const maxClusterName = 40
 
+// loader reads, defaults and validates settings, collecting every problem.
+type loader struct {
+	known map[string]Setting
+	get   map[string]string
+	errs  Errors
+}
+
+// val is the trimmed value of key, or its default; set says whether the stack gave it.
+func (l *loader) val(key string) (v string, set bool) {
+	v, ok := l.get[key]
+	if !ok || strings.TrimSpace(v) == "" {
+		return l.known[key].Default, false
+	}
+	return strings.TrimSpace(v), true
+}
+
+func (l *loader) allowed(key string) string { return l.known[key].Allowed }
+
+func (l *loader) integer(key string, min, max int) int {
+	v, _ := l.val(key)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		l.errs.add(key, v, "must be "+l.allowed(key))
+		return min
+	}
+	return n
+}
+
+func (l *loader) oneOf(key string, allowed ...string) string {
+	v, _ := l.val(key)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.errs.add(key, v, "must be "+l.allowed(key))
+	return allowed[0]
+}
+
+func (l *loader) version(key string, withV bool) string {
+	v, _ := l.val(key)
+	if !release.MatchString(v) {
+		l.errs.add(key, v, "must be "+l.allowed(key))
+		return v
+	}
+	v = strings.TrimPrefix(v, "v")
+	if withV {
+		v = "v" + v
+	}
+	return v
+}
+
 // Load reads the `workshop:*` keys of values (keys as the engine passes them, e.g.
 // "workshop:stage"), applies defaults and validates. The error lists every problem.
 func Load(stack string, values map[string]string) (Config, error) {
-	var errs Errors
-	known := map[string]Setting{}
+	l := &loader{known: map[string]Setting{}, get: map[string]string{}}
 	for _, s := range Settings {
-		known[s.Key] = s
+		l.known[s.Key] = s
 	}
-	get := map[string]string{}
 	for k, v := range values {
 		ns, key, ok := strings.Cut(k, ":")
 		if !ok || ns != Namespace {
 			continue
 		}
-		if _, ok := known[key]; !ok {
-			errs.add(key, v, "is not a workshop setting"+suggest(key))
+		if _, ok := l.known[key]; !ok {
+			l.errs.add(key, v, "is not a workshop setting"+suggest(key))
 			continue
 		}
-		get[key] = v
+		l.get[key] = v
 	}
-	val := func(key string) (string, bool) {
-		v, ok := get[key]
-		if !ok || strings.TrimSpace(v) == "" {
-			return known[key].Default, false
-		}
-		return strings.TrimSpace(v), true
-	}
-	integer := func(key string, min, max int) int {
-		v, _ := val(key)
-		n, err := strconv.Atoi(v)
-		if err != nil || n < min || n > max {
-			errs.add(key, v, "must be "+known[key].Allowed)
-			return min
-		}
-		return n
-	}
-	oneOf := func(key string, allowed ...string) string {
-		v, _ := val(key)
-		for _, a := range allowed {
-			if v == a {
-				return v
-			}
-		}
-		errs.add(key, v, "must be "+known[key].Allowed)
-		return allowed[0]
-	}
-	version := func(key string, withV bool) string {
-		v, _ := val(key)
-		if !release.MatchString(v) {
-			errs.add(key, v, "must be "+known[key].Allowed)
-			return v
-		}
-		v = strings.TrimPrefix(v, "v")
-		if withV {
-			v = "v" + v
-		}
-		return v
-	}
-
 	c := Config{Stack: stack}
-	if v, _ := val("stage"); v != "" {
+	if v, _ := l.val("stage"); v != "" {
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil:
-			errs.add("stage", v, fmt.Sprintf("is not a stage number (0–%d)", MaxStage))
+			l.errs.add("stage", v, fmt.Sprintf("is not a stage number (0–%d)", MaxStage))
 		case n < 0 || Stage(n) > MaxStage:
-			errs.add("stage", v, fmt.Sprintf("is not a stage (0–%d)", MaxStage))
+			l.errs.add("stage", v, fmt.Sprintf("is not a stage (0–%d)", MaxStage))
 		case !Stages[n].Available:
-			errs.add("stage", v, fmt.Sprintf("(%s) is not available in this version yet: stages 0–%d can be applied; use stack step%d or lower",
+			l.errs.add("stage", v, fmt.Sprintf("(%s) is not available in this version yet: stages 0–%d can be applied; use stack step%d or lower",
 				Stages[n].Title, AvailableUpTo(), AvailableUpTo()))
 		default:
 			c.Stage = Stage(n)
 		}
 	}
-	c.MeshMode = MeshMode(oneOf("meshMode", string(Ambient), string(Sidecar)))
-	c.Cluster.Provider = Provider(oneOf("clusterProvider", string(Kind), string(Minikube), string(Existing), string(Local)))
-	c.Cluster.Workers = integer("workers", 0, 5)
-	if name, set := val("clusterName"); set {
+	c.MeshMode = MeshMode(l.oneOf("meshMode", string(Ambient), string(Sidecar)))
+	c.Cluster.Provider = Provider(l.oneOf("clusterProvider", string(Kind), string(Minikube), string(Existing), string(Local)))
+	c.Cluster.Workers = l.integer("workers", 0, 5)
+	if name, set := l.val("clusterName"); set {
 		if len(name) > maxClusterName || !dnsLabel.MatchString(name) {
-			errs.add("clusterName", name, "must be "+known["clusterName"].Allowed+" (kind refuses other names)")
+			l.errs.add("clusterName", name, "must be "+l.known["clusterName"].Allowed+" (kind refuses other names)")
 		}
 		c.Cluster.Name = name
 	} else {
 		c.Cluster.Name = DefaultClusterName(stack)
 	}
-	kubeconfig, kcSet := val("kubeconfig")
-	context, ctxSet := val("kubeContext")
+	kubeconfig, kcSet := l.val("kubeconfig")
+	context, ctxSet := l.val("kubeContext")
 	switch {
 	case c.Cluster.Provider == Existing && !kcSet:
-		errs.add("kubeconfig", "", "is required with clusterProvider existing: set it to your kubeconfig path (pulumi config set workshop:kubeconfig ~/.kube/config)")
+		l.errs.add("kubeconfig", "", "is required with clusterProvider existing: set it to your kubeconfig path (pulumi config set workshop:kubeconfig ~/.kube/config)")
 	case c.Cluster.Provider == Existing:
 		if _, err := os.Stat(expandHome(kubeconfig)); err != nil {
-			errs.add("kubeconfig", kubeconfig, "cannot be read: "+err.Error())
+			l.errs.add("kubeconfig", kubeconfig, "cannot be read: "+err.Error())
 		}
 	case kcSet || ctxSet:
-		errs.add("kubeconfig", kubeconfig, fmt.Sprintf("is only used with clusterProvider existing (this stack uses %s, which makes its own kubeconfig): remove it or set workshop:clusterProvider existing", c.Cluster.Provider))
+		l.errs.add("kubeconfig", kubeconfig, fmt.Sprintf("is only used with clusterProvider existing (this stack uses %s, which makes its own kubeconfig): remove it or set workshop:clusterProvider existing", c.Cluster.Provider))
 	}
 	c.Cluster.Kubeconfig, c.Cluster.Context = expandHome(kubeconfig), context
 
-	c.Versions.Istio = version("istioVersion", false)
-	c.Versions.CertManager = version("certManagerVersion", true)
-	c.Versions.GatewayAPI = version("gatewayAPIVersion", true)
-	c.ChartSource = ChartSource(oneOf("chartSource", string(Repo), string(Module)))
+	c.Versions.Istio = l.version("istioVersion", false)
+	c.Versions.CertManager = l.version("certManagerVersion", true)
+	c.Versions.GatewayAPI = l.version("gatewayAPIVersion", true)
+	c.ChartSource = ChartSource(l.oneOf("chartSource", string(Repo), string(Module)))
 
-	if host, _ := val("ingressHost"); len(host) > 253 || !dnsSubdomain.MatchString(host) {
-		errs.add("ingressHost", host, "must be "+known["ingressHost"].Allowed+" (lowercase, no scheme, port or path)")
+	if host, _ := l.val("ingressHost"); len(host) > 253 || !dnsSubdomain.MatchString(host) {
+		l.errs.add("ingressHost", host, "must be "+l.known["ingressHost"].Allowed+" (lowercase, no scheme, port or path)")
 	} else {
 		c.Ingress.Host = host
 	}
-	c.Ingress.HTTPPort = integer("httpPort", 1, 65535)
-	c.Ingress.HTTPSPort = integer("httpsPort", 1, 65535)
-	c.Ingress.PlainHTTP = PlainHTTP(oneOf("plainHTTP", string(Redirect), string(Closed)))
-	c.Ingress.MutualTLS = oneOf("ingressMutualTLS", "false", "true") == "true"
+	c.Ingress.HTTPPort = l.integer("httpPort", 1, 65535)
+	c.Ingress.HTTPSPort = l.integer("httpsPort", 1, 65535)
+	c.Ingress.PlainHTTP = PlainHTTP(l.oneOf("plainHTTP", string(Redirect), string(Closed)))
+	c.Ingress.MutualTLS = l.oneOf("ingressMutualTLS", "false", "true") == "true"
 	if c.Ingress.HTTPPort == c.Ingress.HTTPSPort {
-		errs.add("httpsPort", strconv.Itoa(c.Ingress.HTTPSPort), "must differ from workshop:httpPort (both listeners need their own host port)")
+		l.errs.add("httpsPort", strconv.Itoa(c.Ingress.HTTPSPort), "must differ from workshop:httpPort (both listeners need their own host port)")
 	}
-	return c, errs.err()
+	c.Auth = l.auth()
+	l.checkDryRun(c)
+	return c, l.errs.err()
 }
 
 // DefaultClusterName derives a name kind accepts from the stack name.

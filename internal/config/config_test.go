@@ -93,6 +93,16 @@ func TestBadConfigurations(t *testing.T) {
 		{"too many workers", map[string]string{"workshop:workers": "12"}, []string{"workers"}, "an integer 0–5"},
 		{"typo in a key", map[string]string{"workshop:meshmode": "sidecar"}, []string{"meshmode"}, "did you mean workshop:meshMode?"},
 		{"unknown key", map[string]string{"workshop:colour": "blue"}, []string{"colour"}, "is not a workshop setting"},
+		{"issuer over plain http", map[string]string{"workshop:jwtIssuer": "http://auth.example"}, []string{"jwtIssuer"}, "an https:// URL"},
+		{"issuer not a URL", map[string]string{"workshop:jwtIssuer": "workshop"}, []string{"jwtIssuer"}, "an https:// URL"},
+		{"audience with spaces", map[string]string{"workshop:jwtAudience": "book info"}, []string{"jwtAudience"}, "lowercase letters"},
+		{"token lifetime zero", map[string]string{"workshop:tokenLifetimeHours": "0"}, []string{"tokenLifetimeHours"}, "an integer 1–720"},
+		{"token lifetime a year", map[string]string{"workshop:tokenLifetimeHours": "8760"}, []string{"tokenLifetimeHours"}, "an integer 1–720"},
+		{"personas not JSON", map[string]string{"workshop:personas": "alice,bob"}, []string{"personas"}, `e.g. {"alice": ["bookinfo-readers"]}`},
+		{"personas empty", map[string]string{"workshop:personas": "{}"}, []string{"personas"}, "at least one persona"},
+		{"persona name with capitals", map[string]string{"workshop:personas": `{"Alice": []}`}, []string{"personas"}, "is not a persona name"},
+		{"persona name reserved", map[string]string{"workshop:personas": `{"expired": []}`}, []string{"personas"}, "reserved for the probes"},
+		{"persona group with a space", map[string]string{"workshop:personas": `{"alice": ["book readers"]}`}, []string{"personas"}, "groups are non-empty words"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +116,31 @@ func TestBadConfigurations(t *testing.T) {
 			assert.Contains(t, err.Error(), "nothing was changed")
 		})
 	}
+}
+
+func TestDefaultPersonasShowEveryOutcome(t *testing.T) {
+	c, err := Load("dev", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "https://auth.istio-workshop.local", c.Auth.Issuer)
+	assert.Equal(t, "bookinfo", c.Auth.Audience)
+	assert.Equal(t, 48, c.Auth.TokenLifetimeHours)
+	names := []string{}
+	for _, p := range c.Auth.Personas {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"alice", "bob", "carol"}, names, "sorted by name")
+	alice, _ := c.Auth.Persona("alice")
+	carol, _ := c.Auth.Persona("carol")
+	assert.True(t, alice.HasGroup(ReaderGroup) && alice.HasGroup(BetaGroup))
+	assert.False(t, carol.HasGroup(ReaderGroup), "one persona has a valid token but not the group")
+	assert.Equal(t, []string{}, carol.Groups, "no groups is an empty list, not null")
+}
+
+func TestPersonasFromStructuredConfig(t *testing.T) {
+	// A YAML object in the stack file reaches the program as JSON.
+	c, err := Load("dev", map[string]string{"workshop:personas": `{"dana": ["ops", "bookinfo-readers"]}`})
+	require.NoError(t, err)
+	assert.Equal(t, []Persona{{Name: "dana", Groups: []string{"ops", "bookinfo-readers"}}}, c.Auth.Personas)
 }
 
 func TestStagesNotBuiltYetAreRefused(t *testing.T) {
@@ -151,4 +186,29 @@ func TestEverySettingHasADefaultThatValidates(t *testing.T) {
 	}
 	_, err := Load("dev", values)
 	require.NoError(t, err)
+}
+
+func TestDryRunNeedsAnIstioThatHonoursIt(t *testing.T) {
+	for _, tc := range []struct {
+		mode    MeshMode
+		version string
+		ok      bool
+	}{
+		{Ambient, "1.31.1", true}, {Ambient, "1.24.0", true}, {Ambient, "1.23.4", false},
+		{Sidecar, "1.10.0", true}, {Sidecar, "1.9.9", false},
+	} {
+		l := &loader{}
+		l.checkDryRun(Config{Stage: 5, MeshMode: tc.mode, Versions: Versions{Istio: tc.version}})
+		if tc.ok {
+			assert.Empty(t, l.errs, "%s %s", tc.mode, tc.version)
+			continue
+		}
+		if assert.Len(t, l.errs, 1, "%s %s", tc.mode, tc.version) {
+			assert.Equal(t, "istioVersion", l.errs[0].Key)
+			assert.Contains(t, l.errs[0].Problem, "does not honour the istio.io/dry-run annotation")
+		}
+	}
+	l := &loader{}
+	l.checkDryRun(Config{Stage: 4, MeshMode: Ambient, Versions: Versions{Istio: "1.20.0"}})
+	assert.Empty(t, l.errs, "below stage 5 there is no dry-run policy")
 }

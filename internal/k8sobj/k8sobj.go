@@ -47,8 +47,21 @@ func Name(obj Object) string {
 	return obj.GetNamespace() + "-" + obj.GetName()
 }
 
+// Input is a field of a typed object whose value is only known once another resource exists
+// (a generated key, say): Path leads to it through the object's JSON (map keys and list
+// indexes), and the typed object holds a placeholder there.
+type Input struct {
+	Path  []any
+	Value pulumi.Input
+}
+
 // CustomResource registers obj. Its TypeMeta must be set (typed clients leave it empty).
 func CustomResource(ctx *pulumi.Context, obj Object, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+	return CustomResourceWith(ctx, obj, nil, opts...)
+}
+
+// CustomResourceWith registers obj with inputs set into its fields.
+func CustomResourceWith(ctx *pulumi.Context, obj Object, inputs []Input, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	gvk := obj.GetObjectKind().GroupVersionKind()
 	if gvk.Kind == "" || gvk.Version == "" {
 		return nil, fmt.Errorf("%s: set TypeMeta (apiVersion and kind) on the object", obj.GetName())
@@ -56,6 +69,11 @@ func CustomResource(ctx *pulumi.Context, obj Object, opts ...pulumi.ResourceOpti
 	fields, err := Fields(obj)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", gvk.Kind, Name(obj), err)
+	}
+	for _, in := range inputs {
+		if err := set(fields, in.Path, in.Value); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", gvk.Kind, Name(obj), err)
+		}
 	}
 	meta := &metav1.ObjectMetaArgs{Name: pulumi.String(obj.GetName())}
 	if ns := obj.GetNamespace(); ns != "" {
@@ -73,4 +91,38 @@ func CustomResource(ctx *pulumi.Context, obj Object, opts ...pulumi.ResourceOpti
 		Metadata:    meta,
 		OtherFields: kubernetes.UntypedArgs(fields),
 	}, opts...)
+}
+
+// set puts v at path in fields. The path must exist: the typed object holds a placeholder, so a
+// renamed field fails here instead of silently adding a new one.
+func set(fields map[string]any, path []any, v any) error {
+	var cur any = fields
+	for i, step := range path {
+		last := i == len(path)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			k, ok := step.(string)
+			if _, found := c[k]; !ok || !found {
+				return fmt.Errorf("no field %v at %v", step, path[:i])
+			}
+			if last {
+				c[k] = v
+				return nil
+			}
+			cur = c[k]
+		case []any:
+			n, ok := step.(int)
+			if !ok || n < 0 || n >= len(c) {
+				return fmt.Errorf("no element %v at %v", step, path[:i])
+			}
+			if last {
+				c[n] = v
+				return nil
+			}
+			cur = c[n]
+		default:
+			return fmt.Errorf("%v is not an object or list", path[:i])
+		}
+	}
+	return fmt.Errorf("empty path")
 }

@@ -34,6 +34,8 @@ func New() (p.Provider, error) {
 			infer.Resource(&CertificateAuthority{}),
 			infer.Resource(&MeshModeGuard{}),
 			infer.Resource(&ClientCertificate{}),
+			infer.Resource(&SigningKey{}),
+			infer.Resource(&Token{}),
 		).
 		Build()
 }

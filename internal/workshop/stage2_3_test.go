@@ -100,18 +100,3 @@ func TestStage3StrictMTLSMeshWide(t *testing.T) {
 		})
 	}
 }
-
-func TestStage2KeepsStage1ObjectsAndStage3KeepsStage2(t *testing.T) {
-	s1, err := run(t, "walk", map[string]string{"workshop:stage": "1"})
-	require.NoError(t, err)
-	s2, err := run(t, "walk", map[string]string{"workshop:stage": "2"})
-	require.NoError(t, err)
-	s3, err := run(t, "walk", map[string]string{"workshop:stage": "3"})
-	require.NoError(t, err)
-	for k := range s1.resources {
-		assert.Contains(t, s2.resources, k, "stage 2 keeps every stage 1 resource")
-	}
-	for k := range s2.resources {
-		assert.Contains(t, s3.resources, k, "stage 3 keeps every stage 2 resource")
-	}
-}

@@ -35,6 +35,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "workshop:index:CertificateAuthority", "workshop:index:ClientCertificate":
 		out["certPem"] = resource.NewStringProperty("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
 		out["keyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"))
+	case "workshop:index:SigningKey":
+		out["privateKeyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\n" + args.Name + "\n-----END PRIVATE KEY-----\n"))
+		out["jwks"] = resource.NewStringProperty(`{"keys":[{"kty":"RSA","kid":"` + args.Name + `"}]}`)
+	case "workshop:index:Token":
+		out["token"] = resource.MakeSecret(resource.NewStringProperty("eyJ." + args.Name + ".sig"))
 	case "workshop:index:ClusterCheck":
 		out["defaultState"] = resource.NewBoolProperty(true)
 		out["nodes"] = resource.NewNumberProperty(2)
