@@ -37,7 +37,33 @@ func (p Probe) String() string {
 	if p.Expect == Refused {
 		want = "connection refused or reset"
 	}
-	return fmt.Sprintf("stage %d %s: from %s %s -> %s", p.Stage, p.Name, p.From, p.URL, want)
+	from := p.From
+	if p.ServiceAccount != "" {
+		from += " as " + p.ServiceAccount
+	}
+	with := ""
+	if p.Persona != "" {
+		with = " with " + p.Persona + "'s token"
+	}
+	return fmt.Sprintf("stage %d %s: from %s %s%s -> %s", p.Stage, p.Name, from, p.URL, with, want)
+}
+
+// ProbesFor is every check of the promises cfg's stages make, in stage order.
+func ProbesFor(cfg config.Config) []Probe {
+	if !cfg.Stage.Includes(1) {
+		return nil
+	}
+	probes := BookinfoProbes(cfg)
+	if cfg.Stage.Includes(3) {
+		probes = append(probes, StrictMTLSProbes(cfg)...)
+	}
+	if cfg.Stage.Includes(4) {
+		probes = append(probes, EndUserAuthProbes(cfg)...)
+	}
+	if cfg.Stage.Includes(5) {
+		probes = append(probes, AuthorizationProbes(cfg)...)
+	}
+	return probes
 }
 
 // BookinfoProbes: stage 1's promise, and stage 2's change to it.

@@ -95,3 +95,23 @@ func TestBadConfigChangesNothing(t *testing.T) {
 	assert.True(t, strings.Contains(ls.Stdout, `"resourceCount": 0`) || !strings.Contains(ls.Stdout, "resourceCount"), ls.Stdout)
 	assert.NoDirExists(t, filepath.Join(p.Cache, "controlplanes"), "no control plane was started")
 }
+
+// TestAnalyzeFindsABrokenReference: the analysis the stage tests rely on does report an error
+// (a VirtualService bound to a Gateway that does not exist), so its "clean" means something.
+func TestAnalyzeFindsABrokenReference(t *testing.T) {
+	harness.Require(t)
+	list := `apiVersion: v1
+kind: List
+items:
+- apiVersion: networking.istio.io/v1
+  kind: VirtualService
+  metadata: {name: vs, namespace: bookinfo}
+  spec:
+    hosts: [bookinfo.localhost]
+    gateways: [nonexistent]
+    http: [{route: [{destination: {host: productpage}}]}]
+`
+	report, clean := harness.AnalyzeList(t, list)
+	assert.False(t, clean, report)
+	assert.Contains(t, report, "IST0101")
+}

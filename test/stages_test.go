@@ -50,13 +50,14 @@ func previewOps(t *testing.T, out string) (map[string]int, []string) {
 	return ops, other
 }
 
-// TestStages1to4 walks one live stack 0 -> 1 -> ... -> 4 on a shared local control plane in each
+// TestStages1to5 walks one live stack 0 -> 1 -> ... -> 5 on a shared local control plane in each
 // mesh mode: every move only adds its stage (apart from the few updates a stage states: stage 2
-// adds HTTPS to the Gateway), the objects are in the cluster, the
+// adds HTTPS to the Gateway, stage 5 adds the beta route to the ingress VirtualService and, in
+// ambient mode, the waypoint labels to the namespace), the objects are in the cluster, the
 // stack's tokens verify against the JWKS the ingress trusts, a re-preview is clean, a second up
-// changes nothing, no key or token is in plain state, and destroy returns the cluster to its
-// snapshot.
-func TestStages1to4(t *testing.T) {
+// changes nothing, istioctl analyze finds no error, no key or token is in plain state, and
+// destroy returns the cluster to its snapshot.
+func TestStages1to5(t *testing.T) {
 	harness.Require(t)
 	cp := harness.SharedControlPlane(t, "e2e-stages", 2)
 	kc := cp.KubeconfigPath()
@@ -65,7 +66,7 @@ func TestStages1to4(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
 			p := harness.NewProject(t)
-			for _, n := range []string{"0", "1", "2", "3", "4"} {
+			for _, n := range []string{"0", "1", "2", "3", "4", "5"} {
 				p.WriteStack("step"+n, stackOn(kc, n, mode))
 			}
 			p.MustPulumi("stack", "init", "step0")
@@ -80,7 +81,7 @@ func TestStages1to4(t *testing.T) {
 			if mode == "ambient" {
 				updates["5"] = append(updates["5"], "Namespace::bookinfo")
 			}
-			for _, n := range []string{"1", "2", "3", "4"} {
+			for _, n := range []string{"1", "2", "3", "4", "5"} {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
 				assert.Greater(t, ops["create"], 0, "stage %s creates its resources", n)
@@ -122,7 +123,7 @@ func TestStages1to4(t *testing.T) {
 			assert.True(t, strings.HasPrefix(rootCA, "-----BEGIN CERTIFICATE-----"), "the root CA is an output for curl --cacert")
 			assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(rootCA)), caInCluster, "the issuer signs with that CA")
 			probes, _ := outputs["probes"].([]any)
-			assert.Len(t, probes, 10, "stage 2's two probes, stage 3's two, stage 4's three plus one per persona")
+			assert.Len(t, probes, 13, "stage 2's two probes, stage 3's two, stage 4's three plus one per persona, stage 5's three")
 
 			// Stage 4: the ingress trusts the stack's JWKS; its tokens verify against it.
 			jwks, _ := outputs["jwks"].(string)
@@ -145,6 +146,33 @@ func TestStages1to4(t *testing.T) {
 			_, err = verify("forged")
 			assert.ErrorIs(t, err, jwtv5.ErrTokenSignatureInvalid)
 
+			// Stage 5: deny by default, allow by identity, the claim route, the waypoint in ambient.
+			policies := harness.Kubectl(t, kc, "get", "authorizationpolicies.security.istio.io", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}")
+			for _, ap := range []string{"bookinfo/deny-all", "bookinfo/allow-productpage", "bookinfo/allow-details", "bookinfo/allow-reviews",
+				"bookinfo/allow-ratings", "bookinfo/dry-run-deny-details", "istio-ingress/require-jwt", "istio-ingress/require-reader-group", "istio-ingress/deny-product-api"} {
+				assert.Contains(t, policies, ap)
+			}
+			assert.Equal(t, "true", harness.Kubectl(t, kc, "get", "authorizationpolicies.security.istio.io", "-n", "bookinfo", "dry-run-deny-details", "-o", `jsonpath={.metadata.annotations.istio\.io/dry-run}`))
+			assert.Equal(t, "v3", harness.Kubectl(t, kc, "get", "virtualservices.networking.istio.io", "-n", "bookinfo", "reviews", "-o", "jsonpath={.spec.http[0].route[0].destination.subset}"))
+			gatewayAPI := harness.Kubectl(t, kc, "get", "customresourcedefinitions", "gateways.gateway.networking.k8s.io", "-o", "name", "--ignore-not-found")
+			labels = harness.Kubectl(t, kc, "get", "namespace", "bookinfo", "-o", "jsonpath={.metadata.labels}")
+			if mode == "ambient" {
+				assert.Contains(t, policies, "bookinfo/ztunnel-only-waypoint")
+				require.NotEmpty(t, gatewayAPI, "the Gateway API CRDs are installed for the waypoint")
+				assert.Equal(t, "istio-waypoint", harness.Kubectl(t, kc, "get", "gateways.gateway.networking.k8s.io", "-n", "bookinfo", "waypoint", "-o", "jsonpath={.spec.gatewayClassName}"))
+				assert.Contains(t, labels, `"istio.io/use-waypoint":"waypoint"`)
+				assert.Equal(t, "Service", harness.Kubectl(t, kc, "get", "authorizationpolicies.security.istio.io", "-n", "bookinfo", "allow-ratings", "-o", "jsonpath={.spec.targetRefs[0].kind}"))
+			} else {
+				assert.NotContains(t, policies, "ztunnel-only-waypoint")
+				assert.Empty(t, gatewayAPI, "no waypoint and no Gateway API in sidecar mode")
+				assert.Equal(t, "ratings", harness.Kubectl(t, kc, "get", "authorizationpolicies.security.istio.io", "-n", "bookinfo", "allow-ratings", "-o", "jsonpath={.spec.selector.matchLabels.app}"))
+			}
+
+			// Istio's own analyzers find no error in what the stages applied.
+			report, clean := harness.Analyze(t, kc)
+			t.Logf("istioctl analyze:\n%s", report)
+			assert.True(t, clean, "istioctl analyze reports errors:\n%s", report)
+
 			export := p.MustPulumi("stack", "export", "--stack", "step0")
 			assert.NotContains(t, export.Stdout, "PRIVATE KEY", "no private key in plain state")
 			for name, tok := range tokens {
@@ -153,15 +181,15 @@ func TestStages1to4(t *testing.T) {
 
 			// Switching the data-plane mode in place is refused before anything changes.
 			other := map[string]string{"ambient": "sidecar", "sidecar": "ambient"}[mode]
-			p.WriteStack("switch", stackOn(kc, "4", other))
+			p.WriteStack("switch", stackOn(kc, "5", other))
 			for _, cmd := range [][]string{{"preview"}, {"up", "--yes", "--skip-preview"}} {
 				r := p.Pulumi(append(cmd, "--stack", "step0", "--config-file", p.Dir+"/stacks/Pulumi.switch.yaml")...)
 				require.Error(t, r.Err, r.String())
 				assert.Contains(t, r.Stdout+r.Stderr, "in place is not supported")
 			}
 
-			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("4"))
-			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("4"))
+			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("5"))
+			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("5"))
 			assert.NotContains(t, again.Stdout, "updated")
 			assert.NotContains(t, again.Stdout, "replaced")
 

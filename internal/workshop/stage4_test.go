@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 const (
@@ -82,6 +84,10 @@ func TestStage4TokensForEachPersonaAreSecrets(t *testing.T) {
 // stageUpdates are the only earlier resources a stage changes, and why.
 var stageUpdates = map[int][]string{
 	2: {"kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"}, // the ingress gains its HTTPS listener
+	5: {
+		"kubernetes:networking.istio.io/v1:VirtualService bookinfo-bookinfo", // the beta testers' route
+		"kubernetes:core/v1:Namespace bookinfo",                             // ambient: traffic goes through the waypoint
+	},
 }
 
 // TestEachStageKeepsTheEarlierStagesUnchanged: every resource of stage N is registered with the
@@ -90,7 +96,7 @@ var stageUpdates = map[int][]string{
 func TestEachStageKeepsTheEarlierStagesUnchanged(t *testing.T) {
 	prev, err := run(t, "walk", map[string]string{"workshop:stage": "0"})
 	require.NoError(t, err)
-	for stage := 1; stage <= 4; stage++ {
+	for stage := 1; stage <= int(config.AvailableUpTo()); stage++ {
 		cur, err := run(t, "walk", map[string]string{"workshop:stage": string(rune('0' + stage))})
 		require.NoError(t, err)
 		for k, inputs := range prev.resources {

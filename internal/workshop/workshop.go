@@ -66,14 +66,13 @@ func Program(ctx *pulumi.Context) error {
 		return err
 	}
 	ctx.Export("productPageUrl", bookinfo.ProductPageURL)
-	probes := components.BookinfoProbes(cfg)
+	ctx.Export("probes", pulumi.ToOutput(components.ProbesFor(cfg)))
 
 	if cfg.Stage.Includes(3) {
 		// Stage 3: mesh-wide STRICT mTLS, and a client outside the mesh to prove it.
 		if _, err := components.NewStrictMTLS(ctx, "strict-mtls", cfg, mesh, pulumi.Provider(cluster.Provider)); err != nil {
 			return err
 		}
-		probes = append(probes, components.StrictMTLSProbes(cfg)...)
 	}
 	if cfg.Stage.Includes(4) {
 		// Stage 4: the stack's own token issuer; every ingress request needs a valid JWT.
@@ -83,16 +82,13 @@ func Program(ctx *pulumi.Context) error {
 		}
 		ctx.Export("jwks", auth.JWKS)
 		ctx.Export("tokens", auth.Tokens)
-		probes = append(probes, components.EndUserAuthProbes(cfg)...)
 	}
 	if cfg.Stage.Includes(5) {
 		// Stage 5: deny by default, allow by identity and claim, route beta testers to v3.
 		if _, err := components.NewAuthorization(ctx, "authorization", cfg, mesh, bookinfo, pulumi.Provider(cluster.Provider)); err != nil {
 			return err
 		}
-		probes = append(probes, components.AuthorizationProbes(cfg)...)
 	}
-	ctx.Export("probes", pulumi.ToOutput(probes))
 	return nil
 }
 

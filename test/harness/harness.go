@@ -50,37 +50,46 @@ func Require(t testing.TB) {
 	}
 }
 
-var (
-	programOnce sync.Once
-	programPath string
-	programErr  error
-)
-
 // Program is the workshop program built once per test run (or WORKSHOP_PROGRAM_BIN, prebuilt
 // by scripts/test before it enters the network namespace).
-func Program(t testing.TB) string {
+func Program(t testing.TB) string { return built(t, "WORKSHOP_PROGRAM_BIN", ".") }
+
+// CLI is the presenter's `workshop` command, built once per test run (or WORKSHOP_CLI_BIN).
+func CLI(t testing.TB) string { return built(t, "WORKSHOP_CLI_BIN", "./cmd/workshop") }
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var builds sync.Map // package -> *build
+
+// built is the binary of the repository's package pkg: the one env names, or built once.
+func built(t testing.TB, env, pkg string) string {
 	t.Helper()
-	if p := os.Getenv("WORKSHOP_PROGRAM_BIN"); p != "" {
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	programOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "workshop-program-")
+	v, _ := builds.LoadOrStore(pkg, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "workshop-build-")
 		if err != nil {
-			programErr = err
+			b.err = err
 			return
 		}
-		programPath = filepath.Join(dir, "istio-workshop")
-		cmd := exec.Command("go", "build", "-o", programPath, ".")
+		b.path = filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
+		cmd := exec.Command("go", "build", "-o", b.path, pkg)
 		cmd.Dir = Root()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			programErr = fmt.Errorf("building the program: %v\n%s", err, out)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("building %s: %v\n%s", pkg, err, out)
 		}
 	})
-	if programErr != nil {
-		t.Fatal(programErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return programPath
+	return b.path
 }
 
 // Project is a Pulumi project directory for one test: the real program (prebuilt), its own file
@@ -181,6 +190,20 @@ func (r Result) Errors() string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Workshop runs the presenter's CLI in the project directory, with the project's environment.
+func (p *Project) Workshop(args ...string) Result {
+	p.t.Helper()
+	cmd := exec.Command(CLI(p.t), args...)
+	cmd.Dir, cmd.Env = p.Dir, p.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := Result{Args: append([]string{"(workshop)"}, args...), Stdout: stdout.String(), Stderr: stderr.String(), Err: err, Took: time.Since(start)}
+	p.t.Logf("workshop %s: %s, err=%v", strings.Join(args, " "), r.Took.Round(time.Millisecond), err)
+	return r
 }
 
 // Pulumi runs the CLI in the project directory.
