@@ -141,6 +141,11 @@ func TestStages1to5(t *testing.T) {
 					assert.Equal(t, persona, c.Subject)
 				}
 			}
+			// The presenter's CLI prints one token, read through the Automation API.
+			cli := p.Workshop("token", "alice", "--stack", "step0")
+			require.NoError(t, cli.Err, cli.String())
+			assert.Equal(t, tokens["alice"]+"\n", cli.Stdout)
+
 			_, err := verify("expired")
 			assert.ErrorIs(t, err, jwtv5.ErrTokenExpired)
 			_, err = verify("forged")
