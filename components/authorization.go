@@ -135,6 +135,10 @@ func IngressPolicies(cfg config.Config) []*security.AuthorizationPolicy {
 // Authorization is stage 5: who may call what, enforced where each mode enforces it.
 type Authorization struct {
 	pulumi.ResourceState
+
+	// GatewayAPI is the Gateway API CRDs (ambient mode; nil in sidecar mode): later waypoints
+	// need them.
+	GatewayAPI pulumi.Resource
 }
 
 // NewAuthorization applies the ingress and Bookinfo policies, and in ambient mode the Gateway API
@@ -157,6 +161,7 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 		if err != nil {
 			return nil, err
 		}
+		a.GatewayAPI = crds
 		waypoint, err := k8sobj.CustomResource(ctx, WaypointGateway(), append(under, pulumi.DependsOn([]pulumi.Resource{crds, bookinfo}))...)
 		if err != nil {
 			return nil, err
@@ -179,10 +184,13 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 
 // WaypointGateway is the Bookinfo namespace's waypoint: a Gateway of Istio's waypoint class,
 // for the namespace's services, listening for HBONE.
-func WaypointGateway() *gatewayv1.Gateway {
+func WaypointGateway() *gatewayv1.Gateway { return waypointGateway(Waypoint, BookinfoNamespace) }
+
+// waypointGateway is a waypoint for the services (ServiceEntries included) of namespace ns.
+func waypointGateway(name, ns string) *gatewayv1.Gateway {
 	return &gatewayv1.Gateway{
 		TypeMeta: k8smeta.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "Gateway"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: Waypoint, Namespace: BookinfoNamespace,
+		ObjectMeta: k8smeta.ObjectMeta{Name: name, Namespace: ns,
 			Labels: map[string]string{"istio.io/waypoint-for": "service"}},
 		Spec: gatewayv1.GatewaySpec{
 			GatewayClassName: "istio-waypoint",

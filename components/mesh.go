@@ -56,9 +56,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	if err != nil {
 		return nil, err
 	}
-	// Pinned hub, tag and variant (distroless: no shell, fewer packages to patch) in both modes,
-	// so the image list that `workshop-prepare` pre-loads is exactly what the charts render.
-	image := pulumi.Map{"hub": pulumi.String(versions.IstioHub), "tag": pulumi.String(cfg.Versions.Istio), "variant": pulumi.String(versions.IstioVariant)}
+	image := istioImage(cfg)
 	// istiod rewrites failurePolicy on its validating webhooks at run time; stating the value it
 	// would set keeps the Helm-rendered object from showing a diff forever (istio#44285).
 	webhook := pulumi.Map{"validationFailurePolicy": pulumi.String("Fail")}
@@ -68,14 +66,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	}
 
 	chart := func(release string, c charts.Chart, ns string, values pulumi.Map, after ...pulumi.Resource) (*helmv4.Chart, error) {
-		args, err := charts.Args(cfg.ChartSource, c, cfg.Versions.Istio)
-		if err != nil {
-			return nil, err
-		}
-		args.Name = pulumi.String(release)
-		args.Namespace = pulumi.String(ns)
-		args.Values = values
-		return helmv4.NewChart(ctx, release, args, append(under, pulumi.DependsOn(after), removeOnDestroy())...)
+		return istioChart(ctx, cfg, release, c, ns, values, append(under, pulumi.DependsOn(after))...)
 	}
 
 	m.Base, err = chart("istio-base", charts.IstioBase, IstioNamespace, pulumi.Map{
@@ -121,6 +112,24 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		return nil, err
 	}
 	return m, ctx.RegisterResourceOutputs(m, pulumi.Map{"mode": pulumi.String(string(cfg.MeshMode))})
+}
+
+// istioImage pins hub, tag and variant (distroless: no shell, fewer packages to patch) in both
+// modes, so the image list that `workshop-prepare` pre-loads is exactly what the charts render.
+func istioImage(cfg config.Config) pulumi.Map {
+	return pulumi.Map{"hub": pulumi.String(versions.IstioHub), "tag": pulumi.String(cfg.Versions.Istio), "variant": pulumi.String(versions.IstioVariant)}
+}
+
+// istioChart installs one of Istio's charts, from the configured source, as release in ns.
+func istioChart(ctx *pulumi.Context, cfg config.Config, release string, c charts.Chart, ns string, values pulumi.Map, opts ...pulumi.ResourceOption) (*helmv4.Chart, error) {
+	args, err := charts.Args(cfg.ChartSource, c, cfg.Versions.Istio)
+	if err != nil {
+		return nil, err
+	}
+	args.Name = pulumi.String(release)
+	args.Namespace = pulumi.String(ns)
+	args.Values = values
+	return helmv4.NewChart(ctx, release, args, append(opts, removeOnDestroy())...)
 }
 
 // ingressService exposes the gateway. On kind its NodePorts are fixed to the ones the cluster

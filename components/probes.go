@@ -25,17 +25,25 @@ type Probe struct {
 	ClientCert bool `json:"clientCert,omitempty"`
 	// Persona is the token holder whose JWT goes with the request (stage 4 on).
 	Persona string `json:"persona,omitempty"`
-	// Expect is the HTTP status, or 0 when the connection must be refused or reset.
+	// Expect is the HTTP status, Refused or Answered.
 	Expect int `json:"expect"`
 }
 
-// Refused is Probe.Expect for a connection the stage must refuse.
-const Refused = 0
+// Probe.Expect values that are not an HTTP status.
+const (
+	// Refused: the stage must refuse or reset the connection.
+	Refused = 0
+	// Answered: any HTTP answer passes (an external host's own status is not the stage's).
+	Answered = -1
+)
 
 func (p Probe) String() string {
 	want := fmt.Sprintf("HTTP %d", p.Expect)
-	if p.Expect == Refused {
+	switch p.Expect {
+	case Refused:
 		want = "connection refused or reset"
+	case Answered:
+		want = "any HTTP answer"
 	}
 	from := p.From
 	if p.ServiceAccount != "" {
@@ -62,6 +70,12 @@ func ProbesFor(cfg config.Config) []Probe {
 	}
 	if cfg.Stage.Includes(5) {
 		probes = append(probes, AuthorizationProbes(cfg)...)
+	}
+	if cfg.Stage.Includes(6) {
+		probes = append(probes, EgressProbes(cfg)...)
+	}
+	if cfg.Stage.Includes(7) {
+		probes = append(probes, NetworkPolicyProbes(cfg)...)
 	}
 	return probes
 }

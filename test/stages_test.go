@@ -50,14 +50,14 @@ func previewOps(t *testing.T, out string) (map[string]int, []string) {
 	return ops, other
 }
 
-// TestStages1to5 walks one live stack 0 -> 1 -> ... -> 5 on a shared local control plane in each
+// TestStageWalk walks one live stack 0 -> 1 -> ... -> 7 on a shared local control plane in each
 // mesh mode: every move only adds its stage (apart from the few updates a stage states: stage 2
 // adds HTTPS to the Gateway, stage 5 adds the beta route to the ingress VirtualService and, in
 // ambient mode, the waypoint labels to the namespace), the objects are in the cluster, the
 // stack's tokens verify against the JWKS the ingress trusts, a re-preview is clean, a second up
 // changes nothing, istioctl analyze finds no error, no key or token is in plain state, and
 // destroy returns the cluster to its snapshot.
-func TestStages1to5(t *testing.T) {
+func TestStageWalk(t *testing.T) {
 	harness.Require(t)
 	cp := harness.SharedControlPlane(t, "e2e-stages", 2)
 	kc := cp.KubeconfigPath()
@@ -66,7 +66,7 @@ func TestStages1to5(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
 			p := harness.NewProject(t)
-			for _, n := range []string{"0", "1", "2", "3", "4", "5"} {
+			for _, n := range []string{"0", "1", "2", "3", "4", "5", "6", "7"} {
 				p.WriteStack("step"+n, stackOn(kc, n, mode))
 			}
 			p.MustPulumi("stack", "init", "step0")
@@ -81,7 +81,7 @@ func TestStages1to5(t *testing.T) {
 			if mode == "ambient" {
 				updates["5"] = append(updates["5"], "Namespace::bookinfo")
 			}
-			for _, n := range []string{"1", "2", "3", "4", "5"} {
+			for _, n := range []string{"1", "2", "3", "4", "5", "6", "7"} {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
 				assert.Greater(t, ops["create"], 0, "stage %s creates its resources", n)
@@ -123,7 +123,7 @@ func TestStages1to5(t *testing.T) {
 			assert.True(t, strings.HasPrefix(rootCA, "-----BEGIN CERTIFICATE-----"), "the root CA is an output for curl --cacert")
 			assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(rootCA)), caInCluster, "the issuer signs with that CA")
 			probes, _ := outputs["probes"].([]any)
-			assert.Len(t, probes, 13, "stage 2's two probes, stage 3's two, stage 4's three plus one per persona, stage 5's three")
+			assert.Len(t, probes, 16, "stage 2's two probes, stage 3's two, stage 4's three plus one per persona, stage 5's three, stage 6's two, stage 7's one")
 
 			// Stage 4: the ingress trusts the stack's JWKS; its tokens verify against it.
 			jwks, _ := outputs["jwks"].(string)
@@ -173,6 +173,29 @@ func TestStages1to5(t *testing.T) {
 				assert.Equal(t, "ratings", harness.Kubectl(t, kc, "get", "authorizationpolicies.security.istio.io", "-n", "bookinfo", "allow-ratings", "-o", "jsonpath={.spec.selector.matchLabels.app}"))
 			}
 
+			// Stage 6: registered hosts only, through the egress gateway.
+			assert.Equal(t, "httpbin.org", harness.Kubectl(t, kc, "get", "serviceentries.networking.istio.io", "-n", "istio-egress", "httpbin-org", "-o", "jsonpath={.spec.hosts[0]}"))
+			assert.Contains(t, harness.Kubectl(t, kc, "get", "deployments", "-n", "egress-demo", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas} {end}"), "curl-client=1")
+			netpols := harness.Kubectl(t, kc, "get", "networkpolicies", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}")
+			if mode == "ambient" {
+				assert.Equal(t, "egress-gateway", harness.Kubectl(t, kc, "get", "serviceentries.networking.istio.io", "-n", "istio-egress", "httpbin-org", "-o", `jsonpath={.metadata.labels.istio\.io/use-waypoint}`))
+				assert.Equal(t, "istio-waypoint", harness.Kubectl(t, kc, "get", "gateways.gateway.networking.k8s.io", "-n", "istio-egress", "egress-gateway", "-o", "jsonpath={.spec.gatewayClassName}"))
+				assert.Equal(t, "15008", harness.Kubectl(t, kc, "get", "networkpolicies", "-n", "egress-demo", "egress-through-the-mesh", "-o", "jsonpath={.spec.egress[2].ports[0].port}"),
+					"ztunnel ignores REGISTRY_ONLY: the egress client may leave only to the egress waypoint")
+			} else {
+				assert.Equal(t, "REGISTRY_ONLY", harness.Kubectl(t, kc, "get", "sidecars.networking.istio.io", "-n", "istio-system", "default", "-o", "jsonpath={.spec.outboundTrafficPolicy.mode}"))
+				assert.Contains(t, harness.Kubectl(t, kc, "get", "deployments", "-n", "istio-egress", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas} {end}"), "egress-gateway=1")
+				assert.Equal(t, "ClusterIP", harness.Kubectl(t, kc, "get", "service", "-n", "istio-egress", "egress-gateway", "-o", "jsonpath={.spec.type}"))
+				assert.Equal(t, "egress-gateway.istio-egress.svc.cluster.local", harness.Kubectl(t, kc, "get", "virtualservices.networking.istio.io", "-n", "istio-egress", "httpbin-org", "-o", "jsonpath={.spec.tls[0].route[0].destination.host}"))
+			}
+			// Stage 7: default deny in every workload namespace, then what the mesh needs.
+			for _, np := range []string{"bookinfo/default-deny", "bookinfo/ingress-from-the-mesh", "bookinfo/egress-through-the-mesh",
+				"egress-demo/default-deny", "egress-demo/egress-through-the-mesh"} {
+				assert.Contains(t, netpols, np)
+			}
+			meshPort := map[string]string{"ambient": "15008", "sidecar": "9080"}[mode]
+			assert.Equal(t, meshPort, harness.Kubectl(t, kc, "get", "networkpolicies", "-n", "bookinfo", "ingress-from-the-mesh", "-o", "jsonpath={.spec.ingress[0].ports[0].port}"))
+
 			// Istio's own analyzers find no error in what the stages applied.
 			report, clean := harness.Analyze(t, kc)
 			t.Logf("istioctl analyze:\n%s", report)
@@ -186,15 +209,15 @@ func TestStages1to5(t *testing.T) {
 
 			// Switching the data-plane mode in place is refused before anything changes.
 			other := map[string]string{"ambient": "sidecar", "sidecar": "ambient"}[mode]
-			p.WriteStack("switch", stackOn(kc, "5", other))
+			p.WriteStack("switch", stackOn(kc, "7", other))
 			for _, cmd := range [][]string{{"preview"}, {"up", "--yes", "--skip-preview"}} {
 				r := p.Pulumi(append(cmd, "--stack", "step0", "--config-file", p.Dir+"/stacks/Pulumi.switch.yaml")...)
 				require.Error(t, r.Err, r.String())
 				assert.Contains(t, r.Stdout+r.Stderr, "in place is not supported")
 			}
 
-			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("5"))
-			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("5"))
+			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("7"))
+			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("7"))
 			assert.NotContains(t, again.Stdout, "updated")
 			assert.NotContains(t, again.Stdout, "replaced")
 

@@ -49,7 +49,9 @@ func TestExplainPrintsThePromiseAndTheChecks(t *testing.T) {
 
 	code, stdout, _ = runCLI([]string{"explain", "7"}, nil)
 	assert.Equal(t, OK, code)
-	assert.Contains(t, stdout, "Not available in this version yet")
+	assert.Contains(t, stdout, "Stage 7: NetworkPolicy")
+	assert.Contains(t, stdout, "an unregistered external host is refused: from egress-demo https://example.com/ -> connection refused or reset")
+	assert.NotContains(t, stdout, "Not available")
 }
 
 func TestBadCommandLinesExitTwoWithUsage(t *testing.T) {

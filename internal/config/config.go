@@ -64,6 +64,7 @@ type Config struct {
 	ChartSource ChartSource
 	Ingress     Ingress
 	Auth        Auth
+	Egress      Egress
 }
 
 // Cluster says which cluster the stack runs on.
@@ -115,7 +116,7 @@ type Setting struct {
 }
 
 // Settings is every key a stack may set. Unknown `workshop:*` keys are rejected.
-var Settings = append(clusterSettings, authSettings...)
+var Settings = append(append(clusterSettings, authSettings...), egressSettings...)
 
 var clusterSettings = []Setting{
 	{"stage", "0", "an integer 0–" + strconv.Itoa(int(MaxStage)), "the highest stage to put in force"},
@@ -274,6 +275,7 @@ func Load(stack string, values map[string]string) (Config, error) {
 		l.errs.add("httpsPort", strconv.Itoa(c.Ingress.HTTPSPort), "must differ from workshop:httpPort (both listeners need their own host port)")
 	}
 	c.Auth = l.auth()
+	c.Egress = l.egress()
 	l.checkDryRun(c)
 	return c, l.errs.err()
 }

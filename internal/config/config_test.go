@@ -102,6 +102,12 @@ func TestBadConfigurations(t *testing.T) {
 		{"personas empty", map[string]string{"workshop:personas": "{}"}, []string{"personas"}, "at least one persona"},
 		{"persona name with capitals", map[string]string{"workshop:personas": `{"Alice": []}`}, []string{"personas"}, "is not a persona name"},
 		{"persona name reserved", map[string]string{"workshop:personas": `{"expired": []}`}, []string{"personas"}, "reserved for the probes"},
+		{"egress host with a scheme", map[string]string{"workshop:egressHosts": "https://httpbin.org"}, []string{"egressHosts"}, "no scheme"},
+		{"egress host wildcard", map[string]string{"workshop:egressHosts": "*.github.com"}, []string{"egressHosts"}, "no wildcards"},
+		{"egress host not qualified", map[string]string{"workshop:egressHosts": "httpbin"}, []string{"egressHosts"}, "a fully qualified name"},
+		{"egress host twice", map[string]string{"workshop:egressHosts": "httpbin.org, httpbin.org"}, []string{"egressHosts"}, "names httpbin.org twice"},
+		{"egress hosts only commas", map[string]string{"workshop:egressHosts": ",,"}, []string{"egressHosts"}, "at least one host"},
+		{"egress hosts broken list", map[string]string{"workshop:egressHosts": `["httpbin.org"`}, []string{"egressHosts"}, "or a list of such names"},
 		{"persona group with a space", map[string]string{"workshop:personas": `{"alice": ["book readers"]}`}, []string{"personas"}, "groups are non-empty words"},
 	}
 	for _, tc := range cases {
@@ -116,6 +122,22 @@ func TestBadConfigurations(t *testing.T) {
 			assert.Contains(t, err.Error(), "nothing was changed")
 		})
 	}
+}
+
+func TestEgressHosts(t *testing.T) {
+	c, err := Load("dev", nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"httpbin.org"}, c.Egress.Hosts)
+	assert.Equal(t, "example.com", c.Egress.RefusedHost())
+
+	c, err = Load("dev", map[string]string{"workshop:egressHosts": " example.com , api.github.com"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.com", "api.github.com"}, c.Egress.Hosts)
+	assert.Equal(t, "example.org", c.Egress.RefusedHost(), "the refused host is never a registered one")
+
+	c, err = Load("dev", map[string]string{"workshop:egressHosts": `["httpbin.org","pypi.org"]`})
+	require.NoError(t, err, "a YAML list in the stack file")
+	assert.Equal(t, []string{"httpbin.org", "pypi.org"}, c.Egress.Hosts)
 }
 
 func TestDefaultPersonasShowEveryOutcome(t *testing.T) {

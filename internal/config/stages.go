@@ -22,8 +22,8 @@ var Stages = []StageInfo{
 	{3, "strict-mtls", "Mesh-wide STRICT mTLS", "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused", true},
 	{4, "end-user-auth", "End-user JWT authentication", "every ingress request needs a valid JWT issued by the stack", true},
 	{5, "authorization", "Authorization policies", "only the right principal with the right groups claim is allowed; everything else is denied", true},
-	{6, "egress-gateway", "Egress gateway", "outbound traffic leaves only through the egress gateway, to registered hosts", false},
-	{7, "network-policy", "NetworkPolicy", "pods accept only the connections the mesh needs", false},
+	{6, "egress-gateway", "Egress gateway", "outbound traffic leaves only through the egress gateway, to registered hosts", true},
+	{7, "network-policy", "NetworkPolicy", "pods accept and open only the connections the mesh needs", true},
 }
 
 // AvailableUpTo is the highest stage this version can apply.

@@ -80,8 +80,10 @@ func (MinikubeProfile) Create(ctx context.Context, req infer.CreateRequest[Minik
 	}
 	var kc string
 	err := withScratchKubeconfig(func(path string) error {
+		// Calico: stage 7's NetworkPolicies need a CNI that enforces them, which minikube's
+		// default choice may not be.
 		if _, err := minikube(ctx, path, "start", "--profile", req.Inputs.Name, "--nodes", fmt.Sprint(nodes),
-			"--kubernetes-version", versions.Kubernetes, "--cni", "auto"); err != nil {
+			"--kubernetes-version", versions.Kubernetes, "--cni", "calico"); err != nil {
 			// A failed start leaves a half-made profile: remove it.
 			_, _ = minikube(context.WithoutCancel(ctx), path, "delete", "--profile", req.Inputs.Name)
 			return err

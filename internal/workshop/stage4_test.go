@@ -86,7 +86,7 @@ var stageUpdates = map[int][]string{
 	2: {"kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"}, // the ingress gains its HTTPS listener
 	5: {
 		"kubernetes:networking.istio.io/v1:VirtualService bookinfo-bookinfo", // the beta testers' route
-		"kubernetes:core/v1:Namespace bookinfo",                             // ambient: traffic goes through the waypoint
+		"kubernetes:core/v1:Namespace bookinfo",                              // ambient: traffic goes through the waypoint
 	},
 }
 
@@ -94,17 +94,21 @@ var stageUpdates = map[int][]string{
 // same inputs at stage N+1 (apart from stageUpdates), so moving a live stack up a stage updates
 // and replaces nothing else.
 func TestEachStageKeepsTheEarlierStagesUnchanged(t *testing.T) {
-	prev, err := run(t, "walk", map[string]string{"workshop:stage": "0"})
-	require.NoError(t, err)
-	for stage := 1; stage <= int(config.AvailableUpTo()); stage++ {
-		cur, err := run(t, "walk", map[string]string{"workshop:stage": string(rune('0' + stage))})
-		require.NoError(t, err)
-		for k, inputs := range prev.resources {
-			if assert.Contains(t, cur.resources, k, "stage %d keeps %s", stage, k) && !isProbeExport(k) && !slices.Contains(stageUpdates[stage], k) {
-				assert.True(t, inputs.DeepEquals(cur.resources[k]), "stage %d changes the inputs of %s:\n%v\n%v", stage, k, inputs, cur.resources[k])
+	for _, mode := range []string{"ambient", "sidecar"} {
+		t.Run(mode, func(t *testing.T) {
+			prev, err := run(t, "walk", map[string]string{"workshop:stage": "0", "workshop:meshMode": mode})
+			require.NoError(t, err)
+			for stage := 1; stage <= int(config.AvailableUpTo()); stage++ {
+				cur, err := run(t, "walk", map[string]string{"workshop:stage": string(rune('0' + stage)), "workshop:meshMode": mode})
+				require.NoError(t, err)
+				for k, inputs := range prev.resources {
+					if assert.Contains(t, cur.resources, k, "stage %d keeps %s", stage, k) && !isProbeExport(k) && !slices.Contains(stageUpdates[stage], k) {
+						assert.True(t, inputs.DeepEquals(cur.resources[k]), "stage %d changes the inputs of %s:\n%v\n%v", stage, k, inputs, cur.resources[k])
+					}
+				}
+				prev = cur
 			}
-		}
-		prev = cur
+		})
 	}
 }
 

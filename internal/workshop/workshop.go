@@ -83,9 +83,26 @@ func Program(ctx *pulumi.Context) error {
 		ctx.Export("jwks", auth.JWKS)
 		ctx.Export("tokens", auth.Tokens)
 	}
-	if cfg.Stage.Includes(5) {
-		// Stage 5: deny by default, allow by identity and claim, route beta testers to v3.
-		if _, err := components.NewAuthorization(ctx, "authorization", cfg, mesh, bookinfo, pulumi.Provider(cluster.Provider)); err != nil {
+	if !cfg.Stage.Includes(5) {
+		return nil
+	}
+	// Stage 5: deny by default, allow by identity and claim, route beta testers to v3.
+	authz, err := components.NewAuthorization(ctx, "authorization", cfg, mesh, bookinfo, pulumi.Provider(cluster.Provider))
+	if err != nil {
+		return err
+	}
+	if !cfg.Stage.Includes(6) {
+		return nil
+	}
+	// Stage 6: out of the mesh only to registered hosts, only through the egress gateway.
+	egress, err := components.NewEgress(ctx, "egress", cfg, mesh, authz, pulumi.Provider(cluster.Provider))
+	if err != nil {
+		return err
+	}
+	if cfg.Stage.Includes(7) {
+		// Stage 7: below Istio, pods accept and open only the connections the mesh needs.
+		if _, err := components.NewNetworkPolicies(ctx, "network-policies", cfg, []pulumi.Resource{bookinfo, authz, egress},
+			pulumi.Provider(cluster.Provider)); err != nil {
 			return err
 		}
 	}
