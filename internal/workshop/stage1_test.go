@@ -6,11 +6,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 )
 
-func charts(m *mocks) map[string]resource.PropertyMap {
+func charts(m *mockstack.Stack) map[string]resource.PropertyMap {
 	out := map[string]resource.PropertyMap{}
-	for k, v := range m.resources {
+	for k, v := range m.Resources {
 		if len(k) > len("kubernetes:helm.sh/v4:Chart ") && k[:len("kubernetes:helm.sh/v4:Chart ")] == "kubernetes:helm.sh/v4:Chart " {
 			out[k[len("kubernetes:helm.sh/v4:Chart "):]] = v
 		}
@@ -33,7 +35,7 @@ func TestStage1AmbientInstallsTheAmbientCharts(t *testing.T) {
 		"no perpetual diff from istiod patching its webhook")
 	assert.Equal(t, "1.31.1", c["ztunnel"]["values"].ObjectValue()["tag"].StringValue())
 
-	ns := m.resources["kubernetes:core/v1:Namespace bookinfo"]
+	ns := m.Resources["kubernetes:core/v1:Namespace bookinfo"]
 	require.NotNil(t, ns)
 	assert.Equal(t, "ambient", ns["metadata"].ObjectValue()["labels"].ObjectValue()["istio.io/dataplane-mode"].StringValue())
 }
@@ -44,7 +46,7 @@ func TestStage1SidecarInstallsOnlyBaseIstiodAndGateway(t *testing.T) {
 	c := charts(m)
 	assert.ElementsMatch(t, []string{"istio-base", "istiod", "istio-ingressgateway"}, keys(c))
 	assert.Equal(t, "", c["istiod"]["values"].ObjectValue()["profile"].StringValue())
-	labels := m.resources["kubernetes:core/v1:Namespace bookinfo"]["metadata"].ObjectValue()["labels"].ObjectValue()
+	labels := m.Resources["kubernetes:core/v1:Namespace bookinfo"]["metadata"].ObjectValue()["labels"].ObjectValue()
 	assert.Equal(t, "enabled", labels["istio-injection"].StringValue())
 	assert.NotContains(t, labels, resource.PropertyKey("istio.io/dataplane-mode"))
 }
@@ -72,13 +74,13 @@ func TestStage1BookinfoAndItsIngress(t *testing.T) {
 	m, err := run(t, "step1", map[string]string{"workshop:stage": "1", "workshop:ingressHost": "bookinfo.example.com", "workshop:httpPort": "8080", "workshop:httpsPort": "8443"})
 	require.NoError(t, err)
 	for _, d := range []string{"details-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3", "productpage-v1"} {
-		dep := m.resources["kubernetes:apps/v1:Deployment bookinfo-"+d]
+		dep := m.Resources["kubernetes:apps/v1:Deployment bookinfo-"+d]
 		require.NotNil(t, dep, d)
 		spec := dep["spec"].ObjectValue()["template"].ObjectValue()["spec"].ObjectValue()
 		assert.Contains(t, spec["containers"].ArrayValue()[0].ObjectValue()["image"].StringValue(), ":1.20.3", "pinned image")
 		assert.NotEmpty(t, spec["serviceAccountName"].StringValue(), "each workload has its own identity")
 	}
-	gw := m.resources["kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"]
+	gw := m.Resources["kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"]
 	require.NotNil(t, gw)
 	server := gw["spec"].ObjectValue()["servers"].ArrayValue()[0].ObjectValue()
 	assert.Equal(t, "bookinfo.example.com", server["hosts"].ArrayValue()[0].StringValue())
@@ -86,7 +88,7 @@ func TestStage1BookinfoAndItsIngress(t *testing.T) {
 	assert.Equal(t, "ingressgateway", gw["spec"].ObjectValue()["selector"].ObjectValue()["istio"].StringValue())
 	assert.NotContains(t, gw, resource.PropertyKey("status"), "no empty status: it would diff on refresh")
 
-	vs := m.resources["kubernetes:networking.istio.io/v1:VirtualService bookinfo-bookinfo"]
+	vs := m.Resources["kubernetes:networking.istio.io/v1:VirtualService bookinfo-bookinfo"]
 	require.NotNil(t, vs)
 	route := vs["spec"].ObjectValue()["http"].ArrayValue()[0].ObjectValue()
 	assert.Equal(t, "/productpage", route["match"].ArrayValue()[0].ObjectValue()["uri"].ObjectValue()["exact"].StringValue())

@@ -6,6 +6,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 )
 
 func TestStage2CertManagerAndTheChainOfTrust(t *testing.T) {
@@ -18,16 +20,16 @@ func TestStage2CertManagerAndTheChainOfTrust(t *testing.T) {
 	assert.True(t, values["crds"].ObjectValue()["enabled"].BoolValue(), "CRDs come with the chart")
 	assert.Equal(t, "v1.21.2", values["webhook"].ObjectValue()["image"].ObjectValue()["tag"].StringValue())
 
-	secret := m.resources["kubernetes:core/v1:Secret workshop-root-ca"]
+	secret := m.Resources["kubernetes:core/v1:Secret workshop-root-ca"]
 	require.NotNil(t, secret)
 	assert.Equal(t, "cert-manager", secret["metadata"].ObjectValue()["namespace"].StringValue())
 	assert.True(t, secret["stringData"].ContainsSecrets(), "the CA key is a secret")
 
-	issuer := m.resources["kubernetes:cert-manager.io/v1:ClusterIssuer workshop-ca"]
+	issuer := m.Resources["kubernetes:cert-manager.io/v1:ClusterIssuer workshop-ca"]
 	require.NotNil(t, issuer)
 	assert.Equal(t, "workshop-root-ca", issuer["spec"].ObjectValue()["ca"].ObjectValue()["secretName"].StringValue())
 
-	cert := m.resources["kubernetes:cert-manager.io/v1:Certificate istio-ingress-bookinfo-ingress"]
+	cert := m.Resources["kubernetes:cert-manager.io/v1:Certificate istio-ingress-bookinfo-ingress"]
 	require.NotNil(t, cert)
 	spec := cert["spec"].ObjectValue()
 	assert.Equal(t, "bookinfo.example.com", spec["dnsNames"].ArrayValue()[0].StringValue())
@@ -37,8 +39,8 @@ func TestStage2CertManagerAndTheChainOfTrust(t *testing.T) {
 	assert.Equal(t, "ECDSA", spec["privateKey"].ObjectValue()["algorithm"].StringValue())
 }
 
-func gatewayServers(t *testing.T, m *mocks) []resource.PropertyValue {
-	gw := m.resources["kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"]
+func gatewayServers(t *testing.T, m *mockstack.Stack) []resource.PropertyValue {
+	gw := m.Resources["kubernetes:networking.istio.io/v1:Gateway bookinfo-bookinfo"]
 	require.NotNil(t, gw)
 	return gw["spec"].ObjectValue()["servers"].ArrayValue()
 }
@@ -70,13 +72,13 @@ func TestStage2MutualTLSAtTheIngress(t *testing.T) {
 	require.NoError(t, err)
 	tls := gatewayServers(t, m)[1].ObjectValue()["tls"].ObjectValue()
 	assert.Equal(t, "MUTUAL", tls["mode"].StringValue())
-	client := m.resources["workshop:index:ClientCertificate workshop-participant"]
+	client := m.Resources["workshop:index:ClientCertificate workshop-participant"]
 	require.NotNil(t, client)
 	assert.True(t, client["caKeyPem"].ContainsSecrets(), "the CA key reaches the signer as a secret")
 
 	simple, err := run(t, "step2", map[string]string{"workshop:stage": "2"})
 	require.NoError(t, err)
-	assert.NotContains(t, simple.resources, "workshop:index:ClientCertificate workshop-participant")
+	assert.NotContains(t, simple.Resources, "workshop:index:ClientCertificate workshop-participant")
 }
 
 func TestStage3StrictMTLSMeshWide(t *testing.T) {
@@ -84,19 +86,19 @@ func TestStage3StrictMTLSMeshWide(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			m, err := run(t, "step3", map[string]string{"workshop:stage": "3", "workshop:meshMode": mode})
 			require.NoError(t, err)
-			pa := m.resources["kubernetes:security.istio.io/v1:PeerAuthentication istio-system-default"]
+			pa := m.Resources["kubernetes:security.istio.io/v1:PeerAuthentication istio-system-default"]
 			require.NotNil(t, pa)
 			assert.Equal(t, "istio-system", pa["metadata"].ObjectValue()["namespace"].StringValue(), "the root namespace: mesh-wide")
 			spec := pa["spec"].ObjectValue()
 			assert.Equal(t, "STRICT", spec["mtls"].ObjectValue()["mode"].StringValue())
 			assert.NotContains(t, spec, resource.PropertyKey("selector"), "no selector: every workload")
 
-			ns := m.resources["kubernetes:core/v1:Namespace outside-mesh"]
+			ns := m.Resources["kubernetes:core/v1:Namespace outside-mesh"]
 			require.NotNil(t, ns)
 			labels := ns["metadata"].ObjectValue()["labels"].ObjectValue()
 			assert.Equal(t, "none", labels["istio.io/dataplane-mode"].StringValue())
 			assert.Equal(t, "disabled", labels["istio-injection"].StringValue())
-			assert.Contains(t, m.resources, "kubernetes:apps/v1:Deployment outside-mesh-curl-client")
+			assert.Contains(t, m.Resources, "kubernetes:apps/v1:Deployment outside-mesh-curl-client")
 		})
 	}
 }

@@ -22,7 +22,7 @@ func TestStage4TheIngressTrustsOnlyTheStacksIssuer(t *testing.T) {
 			m, err := run(t, "step4", map[string]string{"workshop:stage": "4", "workshop:meshMode": mode,
 				"workshop:jwtIssuer": "https://auth.example.com", "workshop:jwtAudience": "shop"})
 			require.NoError(t, err)
-			ra := m.resources[requestAuthN]
+			ra := m.Resources[requestAuthN]
 			require.NotNil(t, ra)
 			assert.Equal(t, "istio-ingress", ra["metadata"].ObjectValue()["namespace"].StringValue())
 			spec := ra["spec"].ObjectValue()
@@ -42,7 +42,7 @@ func TestStage4TheIngressTrustsOnlyTheStacksIssuer(t *testing.T) {
 func TestStage4NoTokenNoEntry(t *testing.T) {
 	m, err := run(t, "step4", map[string]string{"workshop:stage": "4", "workshop:jwtIssuer": "https://auth.example.com"})
 	require.NoError(t, err)
-	ap := m.resources[requireJWT]
+	ap := m.Resources[requireJWT]
 	require.NotNil(t, ap)
 	spec := ap["spec"].ObjectValue()
 	assert.NotContains(t, spec, resource.PropertyKey("action"), "ALLOW, the default (the typed object drops it)")
@@ -58,7 +58,7 @@ func TestStage4NoTokenNoEntry(t *testing.T) {
 
 	closed, err := run(t, "step4", map[string]string{"workshop:stage": "4", "workshop:plainHTTP": "closed"})
 	require.NoError(t, err)
-	assert.Len(t, closed.resources[requireJWT]["spec"].ObjectValue()["rules"].ArrayValue(), 1,
+	assert.Len(t, closed.Resources[requireJWT]["spec"].ObjectValue()["rules"].ArrayValue(), 1,
 		"with plain HTTP closed, only the request principal rule")
 }
 
@@ -67,17 +67,17 @@ func TestStage4TokensForEachPersonaAreSecrets(t *testing.T) {
 		"workshop:personas": `{"dana": ["bookinfo-readers"], "eve": []}`, "workshop:tokenLifetimeHours": "8"})
 	require.NoError(t, err)
 	for _, name := range []string{"dana", "eve", "expired", "forged"} {
-		tok := m.resources["workshop:index:Token jwt-"+name]
+		tok := m.Resources["workshop:index:Token jwt-"+name]
 		require.NotNil(t, tok, name)
 		assert.Equal(t, name, tok["subject"].StringValue())
 		assert.True(t, tok["privateKeyPem"].ContainsSecrets(), "the signing key reaches the minter as a secret")
 	}
-	assert.Equal(t, 8.0, m.resources["workshop:index:Token jwt-dana"]["lifetimeHours"].NumberValue())
-	assert.Equal(t, -1.0, m.resources["workshop:index:Token jwt-expired"]["lifetimeHours"].NumberValue())
-	assert.Empty(t, m.resources["workshop:index:Token jwt-eve"]["groups"].ArrayValue())
-	assert.Contains(t, m.resources["workshop:index:Token jwt-forged"]["privateKeyPem"].SecretValue().Element.StringValue(),
+	assert.Equal(t, 8.0, m.Resources["workshop:index:Token jwt-dana"]["lifetimeHours"].NumberValue())
+	assert.Equal(t, -1.0, m.Resources["workshop:index:Token jwt-expired"]["lifetimeHours"].NumberValue())
+	assert.Empty(t, m.Resources["workshop:index:Token jwt-eve"]["groups"].ArrayValue())
+	assert.Contains(t, m.Resources["workshop:index:Token jwt-forged"]["privateKeyPem"].SecretValue().Element.StringValue(),
 		"jwt-forger-key", "the forgery is signed by the untrusted key")
-	assert.Contains(t, m.resources["workshop:index:Token jwt-dana"]["privateKeyPem"].SecretValue().Element.StringValue(),
+	assert.Contains(t, m.Resources["workshop:index:Token jwt-dana"]["privateKeyPem"].SecretValue().Element.StringValue(),
 		"jwt-signing-key")
 }
 
@@ -101,9 +101,9 @@ func TestEachStageKeepsTheEarlierStagesUnchanged(t *testing.T) {
 			for stage := 1; stage <= int(config.AvailableUpTo()); stage++ {
 				cur, err := run(t, "walk", map[string]string{"workshop:stage": string(rune('0' + stage)), "workshop:meshMode": mode})
 				require.NoError(t, err)
-				for k, inputs := range prev.resources {
-					if assert.Contains(t, cur.resources, k, "stage %d keeps %s", stage, k) && !isProbeExport(k) && !slices.Contains(stageUpdates[stage], k) {
-						assert.True(t, inputs.DeepEquals(cur.resources[k]), "stage %d changes the inputs of %s:\n%v\n%v", stage, k, inputs, cur.resources[k])
+				for k, inputs := range prev.Resources {
+					if assert.Contains(t, cur.Resources, k, "stage %d keeps %s", stage, k) && !isProbeExport(k) && !slices.Contains(stageUpdates[stage], k) {
+						assert.True(t, inputs.DeepEquals(cur.Resources[k]), "stage %d changes the inputs of %s:\n%v\n%v", stage, k, inputs, cur.Resources[k])
 					}
 				}
 				prev = cur

@@ -5,61 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 )
 
-// mocks records every registered resource and answers like the workshop provider would.
-type mocks struct {
-	mu        sync.Mutex
-	resources map[string]resource.PropertyMap // "type name" -> inputs
-}
-
-func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	m.mu.Lock()
-	m.resources[args.TypeToken+" "+args.Name] = args.Inputs
-	m.mu.Unlock()
-	out := args.Inputs.Copy()
-	switch args.TypeToken {
-	case "workshop:index:KindCluster", "workshop:index:LocalControlPlane", "workshop:index:MinikubeProfile", "workshop:index:ExistingCluster":
-		out["kubeconfig"] = resource.MakeSecret(resource.NewStringProperty("apiVersion: v1\nkind: Config\n"))
-		out["contextName"] = resource.NewStringProperty("ctx-" + args.Name)
-	case "workshop:index:CertificateAuthority", "workshop:index:ClientCertificate":
-		out["certPem"] = resource.NewStringProperty("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-		out["keyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"))
-	case "workshop:index:SigningKey":
-		out["privateKeyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\n" + args.Name + "\n-----END PRIVATE KEY-----\n"))
-		out["jwks"] = resource.NewStringProperty(`{"keys":[{"kty":"RSA","kid":"` + args.Name + `"}]}`)
-	case "workshop:index:Token":
-		out["token"] = resource.MakeSecret(resource.NewStringProperty("eyJ." + args.Name + ".sig"))
-	case "workshop:index:ClusterCheck":
-		out["defaultState"] = resource.NewBoolProperty(true)
-		out["nodes"] = resource.NewNumberProperty(2)
-	}
-	return args.Name + "-id", out, nil
-}
-
-func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return args.Args, nil
-}
-
-// run executes the program for a stack with the given `workshop:*` settings.
-func run(t *testing.T, stack string, values map[string]string) (*mocks, error) {
+// run executes the program for a stack with the given `workshop:*` settings, against mocks.
+func run(t *testing.T, stack string, values map[string]string) (*mockstack.Stack, error) {
 	t.Helper()
-	raw, err := json.Marshal(values)
-	require.NoError(t, err)
-	t.Setenv(pulumi.EnvConfig, string(raw))
-	m := &mocks{resources: map[string]resource.PropertyMap{}}
-	err = pulumi.RunErr(Program, pulumi.WithMocks("istio-workshop", stack, m))
-	return m, err
+	return mockstack.Run(t, Program, stack, values)
 }
 
 // stackConfig reads the `config:` of one of the project's stack files.
@@ -111,12 +71,12 @@ func TestAvailableStacksApply(t *testing.T) {
 func TestStep0MakesAKindClusterAndChecksIt(t *testing.T) {
 	m, err := run(t, "step0", stackConfig(t, "step0"))
 	require.NoError(t, err)
-	kind := m.resources["workshop:index:KindCluster istio-workshop-step0"]
+	kind := m.Resources["workshop:index:KindCluster istio-workshop-step0"]
 	require.NotNil(t, kind, "kind is the default cluster provider")
 	assert.Equal(t, 80.0, kind["httpPort"].NumberValue())
 	assert.Equal(t, 443.0, kind["httpsPort"].NumberValue())
-	assert.Contains(t, m.resources, "pulumi:providers:kubernetes istio-workshop-step0")
-	check := m.resources["workshop:index:ClusterCheck clean-cluster"]
+	assert.Contains(t, m.Resources, "pulumi:providers:kubernetes istio-workshop-step0")
+	check := m.Resources["workshop:index:ClusterCheck clean-cluster"]
 	require.NotNil(t, check)
 	assert.True(t, check["kubeconfig"].ContainsSecrets(), "the kubeconfig reaches the check as a secret")
 }
@@ -137,9 +97,9 @@ func TestClusterProviders(t *testing.T) {
 			}
 			m, err := run(t, "dev", values)
 			require.NoError(t, err)
-			assert.Contains(t, m.resources, token+" w1")
+			assert.Contains(t, m.Resources, token+" w1")
 			n := 0
-			for k := range m.resources {
+			for k := range m.Resources {
 				if len(k) > len("workshop:index:") && k[:len("workshop:index:")] == "workshop:index:" && k != "workshop:index:ClusterCheck clean-cluster" {
 					n++
 				}
@@ -154,5 +114,5 @@ func TestBadConfigRegistersNothing(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "workshop:stage")
 	assert.Contains(t, err.Error(), "workshop:meshMode")
-	assert.Empty(t, m.resources, "validation fails before any resource is registered")
+	assert.Empty(t, m.Resources, "validation fails before any resource is registered")
 }

@@ -1,0 +1,63 @@
+// Package mockstack runs a Pulumi program against Pulumi's mocks and records every resource it
+// registers, answering for the workshop provider's resources the way the provider would. Fast
+// unit tests of the resource graph use it; applying stacks is the end-to-end tests' job.
+package mockstack
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+)
+
+// Stack is what one run of the program registered.
+type Stack struct {
+	mu sync.Mutex
+	// Resources maps "type name" to the resource's inputs.
+	Resources map[string]resource.PropertyMap
+}
+
+// Run runs program for stack with the given `workshop:*` settings (keys as the engine passes
+// them, e.g. "workshop:stage").
+func Run(t testing.TB, program pulumi.RunFunc, stack string, values map[string]string) (*Stack, error) {
+	t.Helper()
+	raw, err := json.Marshal(values)
+	require.NoError(t, err)
+	t.Setenv(pulumi.EnvConfig, string(raw))
+	s := &Stack{Resources: map[string]resource.PropertyMap{}}
+	err = pulumi.RunErr(program, pulumi.WithMocks("istio-workshop", stack, s))
+	return s, err
+}
+
+// NewResource records the resource and returns the outputs the workshop provider would.
+func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	s.mu.Lock()
+	s.Resources[args.TypeToken+" "+args.Name] = args.Inputs
+	s.mu.Unlock()
+	out := args.Inputs.Copy()
+	switch args.TypeToken {
+	case "workshop:index:KindCluster", "workshop:index:LocalControlPlane", "workshop:index:MinikubeProfile", "workshop:index:ExistingCluster":
+		out["kubeconfig"] = resource.MakeSecret(resource.NewStringProperty("apiVersion: v1\nkind: Config\n"))
+		out["contextName"] = resource.NewStringProperty("ctx-" + args.Name)
+	case "workshop:index:CertificateAuthority", "workshop:index:ClientCertificate":
+		out["certPem"] = resource.NewStringProperty("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+		out["keyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"))
+	case "workshop:index:SigningKey":
+		out["privateKeyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\n" + args.Name + "\n-----END PRIVATE KEY-----\n"))
+		out["jwks"] = resource.NewStringProperty(`{"keys":[{"kty":"RSA","kid":"` + args.Name + `"}]}`)
+	case "workshop:index:Token":
+		out["token"] = resource.MakeSecret(resource.NewStringProperty("eyJ." + args.Name + ".sig"))
+	case "workshop:index:ClusterCheck":
+		out["defaultState"] = resource.NewBoolProperty(true)
+		out["nodes"] = resource.NewNumberProperty(2)
+	}
+	return args.Name + "-id", out, nil
+}
+
+// Call answers invokes with their arguments.
+func (s *Stack) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}

@@ -1,0 +1,44 @@
+package rules
+
+import (
+	"context"
+
+	"github.com/blang/semver"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+// PackName is the policy pack's name in Pulumi's output.
+const PackName = "istio-workshop"
+
+// Pack is the policy pack: every rule as a stack policy, since several need the whole stack
+// (which namespaces are ambient, which policies pair up) and all read the same objects.
+func Pack() (policyx.PolicyPack, error) {
+	policies := make([]policyx.Policy, 0, len(Rules))
+	for _, r := range Rules {
+		level := policyx.EnforcementLevelAdvisory
+		if r.Mandatory {
+			level = policyx.EnforcementLevelMandatory
+		}
+		policies = append(policies, policyx.NewStackValidationPolicy(r.Name, policyx.StackValidationPolicyArgs{
+			Description:      r.Description,
+			EnforcementLevel: level,
+			ValidateStack: func(_ context.Context, args policyx.StackValidationArgs) error {
+				for _, v := range r.Check(objects(args.Resources)) {
+					args.Manager.ReportViolation(v.Message, v.URN)
+				}
+				return nil
+			},
+		}))
+	}
+	return policyx.NewPolicyPack(PackName, semver.MustParse("1.0.0"), policyx.EnforcementLevelMandatory, policies)
+}
+
+func objects(resources []policyx.AnalyzerResource) []Object {
+	out := make([]Object, 0, len(resources))
+	for _, r := range resources {
+		if o, ok := NewObject(r.URN, r.Type, Plain(r.Properties)); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,325 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	networkingapi "istio.io/api/networking/v1"
+	securityapi "istio.io/api/security/v1beta1"
+	networking "istio.io/client-go/pkg/apis/networking/v1"
+	security "istio.io/client-go/pkg/apis/security/v1"
+	netv1 "k8s.io/api/networking/v1"
+)
+
+// Violation is one broken rule: the object (its URN) and what to do.
+type Violation struct {
+	URN     string
+	Message string
+}
+
+// Rule is one best practice. Mandatory rules guard a stage's own promise: a preview that breaks
+// one fails.
+type Rule struct {
+	Name        string
+	Description string
+	Mandatory   bool
+	Check       func(objs []Object) []Violation
+}
+
+// Rules is the pack, in the order a reader meets the stages.
+var Rules = []Rule{
+	{"images-pinned", "Every container image names a tag other than latest, or a digest: what was reviewed is what runs.", true, eachObject(imagesPinned)},
+	{"no-key-or-token-outside-secrets", "Private keys and JWTs live in Secrets (and Pulumi secrets), never in ConfigMaps, env values or custom resources.", true, eachObject(noKeyOrToken)},
+	{"gateway-tls-1-2", "A gateway that terminates TLS accepts TLS 1.2 or newer only (minProtocolVersion TLSV1_2 or TLSV1_3).", true, eachObject(gatewayTLS)},
+	{"gateway-no-plain-http-beside-https", "A gateway that serves HTTPS does not also serve plain HTTP: redirect it (httpsRedirect) or close it.", true, eachObject(gatewayPlainHTTP)},
+	{"peer-authentication-strict", "PeerAuthentication never lowers mutual TLS to PERMISSIVE or DISABLE (stage 3 promises STRICT mesh-wide).", true, eachObject(peerAuthStrict)},
+	{"authorization-no-allow-everything", "An ALLOW AuthorizationPolicy has no empty rule: {} matches every request and silently undoes deny-by-default.", true, eachObject(noAllowEverything)},
+	{"request-authentication-requires-a-principal", "A RequestAuthentication is paired with an AuthorizationPolicy that requires a request principal: alone it lets requests without a token through.", true, requestAuthPaired},
+	{"jwks-over-https", "A RequestAuthentication fetches its JWKS over https, or carries it inline: keys fetched in plain text can be swapped.", true, eachObject(jwksOverHTTPS)},
+	{"dry-run-on-envoy-only", "In ambient mode a dry-run AuthorizationPolicy targets a waypoint or Service: ztunnel enforces or ignores istio.io/dry-run depending on the release.", true, dryRunOnEnvoy},
+	{"outbound-registry-only", "No Sidecar allows any outbound host (ALLOW_ANY) once external hosts are registered: egress goes through the registry and the egress gateway.", true, outboundRegistryOnly},
+	{"ambient-network-policy-allows-hbone", "In ambient mode a NetworkPolicy rule that admits pods on named ports includes HBONE (TCP 15008), where ztunnel carries all mesh traffic.", true, ambientHBONE},
+}
+
+func eachObject(check func(Object) []string) func([]Object) []Violation {
+	return func(objs []Object) []Violation {
+		var out []Violation
+		for _, o := range objs {
+			for _, msg := range check(o) {
+				out = append(out, Violation{o.URN, o.Ref() + ": " + msg})
+			}
+		}
+		return out
+	}
+}
+
+// podSpecKeys hold container lists wherever a workload kind nests its pod template.
+var podSpecKeys = []string{"containers", "initContainers", "ephemeralContainers"}
+
+func imagesPinned(o Object) []string {
+	var out []string
+	walk(o.Fields, func(key string, v any) {
+		for _, k := range podSpecKeys {
+			if key != k {
+				continue
+			}
+			list, _ := v.([]any)
+			for _, c := range list {
+				c, _ := c.(map[string]any)
+				image, _ := c["image"].(string)
+				if image != "" && !pinned(image) {
+					out = append(out, fmt.Sprintf("container %v runs image %q: pin a tag (not latest) or a digest", c["name"], image))
+				}
+			}
+		}
+	})
+	return out
+}
+
+// pinned: a digest, or a tag that is not latest (the last ':' after the last '/').
+func pinned(image string) bool {
+	if strings.Contains(image, "@sha256:") {
+		return true
+	}
+	name := image[strings.LastIndex(image, "/")+1:]
+	_, tag, ok := strings.Cut(name, ":")
+	return ok && tag != "" && tag != "latest"
+}
+
+var (
+	privateKey = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)
+	jwt        = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}`)
+)
+
+func noKeyOrToken(o Object) []string {
+	if o.Is("", "Secret") {
+		return nil
+	}
+	var out []string
+	walk(o.Fields, func(key string, v any) {
+		s, ok := v.(string)
+		switch {
+		case !ok:
+		case privateKey.MatchString(s):
+			out = append(out, fmt.Sprintf("field %q holds a private key: keep it in a Secret", key))
+		case jwt.MatchString(s):
+			out = append(out, fmt.Sprintf("field %q holds a JWT: keep it in a Secret", key))
+		}
+	})
+	return out
+}
+
+func gatewayTLS(o Object) []string {
+	var gw networking.Gateway
+	if !o.Is("networking.istio.io", "Gateway") || o.Decode(&gw) != nil {
+		return nil
+	}
+	var out []string
+	for _, s := range gw.Spec.Servers {
+		if !terminatesTLS(s) {
+			continue
+		}
+		if v := s.GetTls().GetMinProtocolVersion(); v != networkingapi.ServerTLSSettings_TLSV1_2 && v != networkingapi.ServerTLSSettings_TLSV1_3 {
+			out = append(out, fmt.Sprintf("server %q accepts TLS below 1.2 (minProtocolVersion %s): set TLSV1_2", s.GetPort().GetName(), v))
+		}
+	}
+	return out
+}
+
+func terminatesTLS(s *networkingapi.Server) bool {
+	switch s.GetTls().GetMode() {
+	case networkingapi.ServerTLSSettings_SIMPLE, networkingapi.ServerTLSSettings_MUTUAL, networkingapi.ServerTLSSettings_OPTIONAL_MUTUAL:
+		return s.GetTls().GetCredentialName() != "" || s.GetTls().GetServerCertificate() != "" || len(s.GetTls().GetCredentialNames()) > 0
+	}
+	return false
+}
+
+func gatewayPlainHTTP(o Object) []string {
+	var gw networking.Gateway
+	if !o.Is("networking.istio.io", "Gateway") || o.Decode(&gw) != nil {
+		return nil
+	}
+	https := false
+	for _, s := range gw.Spec.Servers {
+		https = https || terminatesTLS(s)
+	}
+	var out []string
+	for _, s := range gw.Spec.Servers {
+		if https && strings.EqualFold(s.GetPort().GetProtocol(), "HTTP") && !s.GetTls().GetHttpsRedirect() {
+			out = append(out, fmt.Sprintf("server %q serves plain HTTP beside HTTPS: set tls.httpsRedirect or remove it", s.GetPort().GetName()))
+		}
+	}
+	return out
+}
+
+func peerAuthStrict(o Object) []string {
+	var pa security.PeerAuthentication
+	if !o.Is("security.istio.io", "PeerAuthentication") || o.Decode(&pa) != nil {
+		return nil
+	}
+	weak := func(m *securityapi.PeerAuthentication_MutualTLS) bool {
+		return m.GetMode() == securityapi.PeerAuthentication_MutualTLS_PERMISSIVE || m.GetMode() == securityapi.PeerAuthentication_MutualTLS_DISABLE
+	}
+	var out []string
+	if weak(pa.Spec.GetMtls()) {
+		out = append(out, fmt.Sprintf("mode %s accepts plaintext: use STRICT", pa.Spec.GetMtls().GetMode()))
+	}
+	for port, m := range pa.Spec.GetPortLevelMtls() {
+		if weak(m) {
+			out = append(out, fmt.Sprintf("port %d mode %s accepts plaintext: use STRICT", port, m.GetMode()))
+		}
+	}
+	return out
+}
+
+func authorizationPolicy(o Object) (*security.AuthorizationPolicy, bool) {
+	var ap security.AuthorizationPolicy
+	if !o.Is("security.istio.io", "AuthorizationPolicy") || o.Decode(&ap) != nil {
+		return nil, false
+	}
+	return &ap, true
+}
+
+func noAllowEverything(o Object) []string {
+	ap, ok := authorizationPolicy(o)
+	if !ok || ap.Spec.GetAction() != securityapi.AuthorizationPolicy_ALLOW {
+		return nil
+	}
+	for i, r := range ap.Spec.GetRules() {
+		if len(r.GetFrom()) == 0 && len(r.GetTo()) == 0 && len(r.GetWhen()) == 0 {
+			return []string{fmt.Sprintf("rule %d is empty and allows every request: name the sources, operations or conditions", i)}
+		}
+	}
+	return nil
+}
+
+// requestAuthPaired: each namespace with a RequestAuthentication has an AuthorizationPolicy that
+// allows only requests with a principal (or denies those without one).
+func requestAuthPaired(objs []Object) []Violation {
+	required := map[string]bool{}
+	for _, o := range objs {
+		ap, ok := authorizationPolicy(o)
+		if !ok {
+			continue
+		}
+		for _, r := range ap.Spec.GetRules() {
+			for _, f := range r.GetFrom() {
+				s := f.GetSource()
+				if ap.Spec.GetAction() == securityapi.AuthorizationPolicy_ALLOW && len(s.GetRequestPrincipals()) > 0 ||
+					ap.Spec.GetAction() == securityapi.AuthorizationPolicy_DENY && len(s.GetNotRequestPrincipals()) > 0 {
+					required[o.Namespace] = true
+				}
+			}
+		}
+	}
+	var out []Violation
+	for _, o := range objs {
+		if o.Is("security.istio.io", "RequestAuthentication") && !required[o.Namespace] {
+			out = append(out, Violation{o.URN, o.Ref() + ": requests without a token still pass: add an AuthorizationPolicy in " +
+				o.Namespace + " that requires a request principal (ALLOW with from.source.requestPrincipals)"})
+		}
+	}
+	return out
+}
+
+func jwksOverHTTPS(o Object) []string {
+	var ra security.RequestAuthentication
+	if !o.Is("security.istio.io", "RequestAuthentication") || o.Decode(&ra) != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range ra.Spec.GetJwtRules() {
+		if u := r.GetJwksUri(); u != "" && !strings.HasPrefix(u, "https://") {
+			out = append(out, fmt.Sprintf("issuer %q's JWKS comes from %q: use https:// or an inline jwks", r.GetIssuer(), u))
+		}
+	}
+	return out
+}
+
+// ambientNamespaces are the namespaces the stack enrols in ambient mode.
+func ambientNamespaces(objs []Object) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range objs {
+		if o.Is("", "Namespace") && o.Labels["istio.io/dataplane-mode"] == "ambient" {
+			out[o.Name] = true
+		}
+	}
+	return out
+}
+
+func dryRunOnEnvoy(objs []Object) []Violation {
+	ambient := ambientNamespaces(objs)
+	var out []Violation
+	for _, o := range objs {
+		ap, ok := authorizationPolicy(o)
+		if ok && ambient[o.Namespace] && o.Annotations["istio.io/dry-run"] == "true" && len(ap.Spec.GetTargetRefs()) == 0 && ap.Spec.GetTargetRef() == nil {
+			out = append(out, Violation{o.URN, o.Ref() + ": a dry-run policy without targetRefs lands on ztunnel, which may enforce it: target the waypoint or a Service"})
+		}
+	}
+	return out
+}
+
+func outboundRegistryOnly(objs []Object) []Violation {
+	external := false
+	for _, o := range objs {
+		var se networking.ServiceEntry
+		if o.Is("networking.istio.io", "ServiceEntry") && o.Decode(&se) == nil && se.Spec.GetLocation() == networkingapi.ServiceEntry_MESH_EXTERNAL {
+			external = true
+		}
+	}
+	var out []Violation
+	for _, o := range objs {
+		var sc networking.Sidecar
+		if !external || !o.Is("networking.istio.io", "Sidecar") || o.Decode(&sc) != nil {
+			continue
+		}
+		if sc.Spec.GetOutboundTrafficPolicy().GetMode() == networkingapi.OutboundTrafficPolicy_ALLOW_ANY {
+			out = append(out, Violation{o.URN, o.Ref() + ": ALLOW_ANY lets workloads reach any host, around the egress gateway: use REGISTRY_ONLY"})
+		}
+	}
+	return out
+}
+
+// ambientHBONE: in an ambient namespace, a NetworkPolicy rule that admits pods on named ports
+// must name 15008, since ztunnel carries every mesh connection there (the application's port is
+// never seen on the wire).
+func ambientHBONE(objs []Object) []Violation {
+	ambient := ambientNamespaces(objs)
+	var out []Violation
+	for _, o := range objs {
+		var np netv1.NetworkPolicy
+		if !o.Is("networking.k8s.io", "NetworkPolicy") || !ambient[o.Namespace] || o.Decode(&np) != nil {
+			continue
+		}
+		for i, r := range np.Spec.Ingress {
+			fromPods := len(r.From) == 0
+			for _, p := range r.From {
+				fromPods = fromPods || p.IPBlock == nil
+			}
+			hbone := len(r.Ports) == 0
+			for _, p := range r.Ports {
+				hbone = hbone || p.Port == nil || p.Port.IntValue() == 15008
+			}
+			if fromPods && !hbone {
+				out = append(out, Violation{o.URN, fmt.Sprintf("%s: ingress rule %d admits pods only on other ports, but in ambient mode their traffic arrives on TCP 15008 (HBONE): add it", o.Ref(), i)})
+			}
+		}
+	}
+	return out
+}
+
+// walk calls visit for every key and value under v, depth first.
+func walk(v any, visit func(key string, v any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			visit(k, e)
+			walk(e, visit)
+		}
+	case []any:
+		for _, e := range v {
+			walk(e, visit)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+
+	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/internal/workshop"
+)
+
+// stackObjects runs the workshop program (against mocks) and returns its Kubernetes objects as
+// the pack sees them.
+func stackObjects(t *testing.T, values map[string]string) []Object {
+	t.Helper()
+	s, err := mockstack.Run(t, workshop.Program, "policy", values)
+	require.NoError(t, err)
+	var objs []Object
+	for key, inputs := range s.Resources {
+		typ, name, _ := strings.Cut(key, " ")
+		if o, ok := NewObject("urn:"+name, typ, Plain(resource.FromResourcePropertyMap(inputs))); ok {
+			objs = append(objs, o)
+		}
+	}
+	return objs
+}
+
+func check(objs []Object) []Violation {
+	var out []Violation
+	for _, r := range Rules {
+		for _, v := range r.Check(objs) {
+			out = append(out, Violation{v.URN, r.Name + ": " + v.Message})
+		}
+	}
+	return out
+}
+
+func TestTheProjectsStacksPass(t *testing.T) {
+	variants := []map[string]string{{}, {"workshop:ingressMutualTLS": "true"}, {"workshop:plainHTTP": "closed"}}
+	for _, mode := range []string{"ambient", "sidecar"} {
+		for stage := 0; stage <= 7; stage++ {
+			for _, extra := range variants {
+				values := map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode}
+				for k, v := range extra {
+					values[k] = v
+				}
+				objs := stackObjects(t, values)
+				assert.Empty(t, check(objs), "%v", values)
+				if stage == 7 {
+					kinds := map[string]bool{}
+					for _, o := range objs {
+						kinds[o.Kind] = true
+					}
+					for _, k := range []string{"PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy", "Gateway", "ServiceEntry", "NetworkPolicy", "Deployment"} {
+						assert.True(t, kinds[k], "the pack sees the stack's %s objects", k)
+					}
+				}
+			}
+		}
+	}
+}
+
+// fromYAML reads YAML documents as the pack would see them.
+func fromYAML(t *testing.T, docs string) []Object {
+	t.Helper()
+	var out []Object
+	for i, doc := range strings.Split(docs, "\n---\n") {
+		var fields map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &fields))
+		gv, _ := fields["apiVersion"].(string)
+		if !strings.Contains(gv, "/") {
+			gv = "core/" + gv
+		}
+		o, ok := NewObject(fmt.Sprintf("urn:%d", i), "kubernetes:"+gv+":"+fields["kind"].(string), fields)
+		require.True(t, ok)
+		out = append(out, o)
+	}
+	return out
+}
+
+const ambientBookinfo = `apiVersion: v1
+kind: Namespace
+metadata: {name: bookinfo, labels: {istio.io/dataplane-mode: ambient}}`
+
+func TestEachRuleCatchesItsMistake(t *testing.T) {
+	cases := []struct {
+		rule, docs, message string
+	}{
+		{"images-pinned", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: bookinfo}
+spec: {template: {spec: {containers: [{name: web, image: "docker.io/nginx"}]}}}`, `runs image "docker.io/nginx": pin a tag`},
+		{"images-pinned", `apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: bookinfo}
+spec: {template: {spec: {initContainers: [{name: init, image: "registry:5000/tools:latest"}], containers: [{name: ok, image: "busybox@sha256:abc"}]}}}`, `"registry:5000/tools:latest"`},
+		{"no-key-or-token-outside-secrets", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: keys, namespace: bookinfo}
+data: {key.pem: "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"}`, `field "key.pem" holds a private key`},
+		{"no-key-or-token-outside-secrets", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client, namespace: bookinfo}
+spec: {template: {spec: {containers: [{name: c, image: "curl:8.11.1", env: [{name: TOKEN, value: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"}]}]}}}`, `field "value" holds a JWT`},
+		{"gateway-tls-1-2", `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo, namespace: bookinfo}
+spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: [bookinfo.localhost], tls: {mode: SIMPLE, credentialName: cert}}]}`, `server "https" accepts TLS below 1.2`},
+		{"gateway-tls-1-2", `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo, namespace: bookinfo}
+spec: {servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: MUTUAL, credentialName: cert, minProtocolVersion: TLSV1_1}}]}`, `(minProtocolVersion TLSV1_1)`},
+		{"gateway-no-plain-http-beside-https", `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo, namespace: bookinfo}
+spec: {servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}, {port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: SIMPLE, credentialName: cert, minProtocolVersion: TLSV1_2}}]}`, `server "http" serves plain HTTP beside HTTPS`},
+		{"peer-authentication-strict", `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: PERMISSIVE}}`, `mode PERMISSIVE accepts plaintext`},
+		{"peer-authentication-strict", `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: ratings, namespace: bookinfo}
+spec: {mtls: {mode: STRICT}, portLevelMtls: {"9080": {mode: DISABLE}}}`, `port 9080 mode DISABLE`},
+		{"authorization-no-allow-everything", `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-all, namespace: bookinfo}
+spec: {rules: [{}]}`, `rule 0 is empty and allows every request`},
+		{"request-authentication-requires-a-principal", `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-ingress}
+spec: {jwtRules: [{issuer: "https://auth.example", jwks: "{}"}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: unrelated, namespace: bookinfo}
+spec: {rules: [{from: [{source: {requestPrincipals: ["*"]}}]}]}`, `requests without a token still pass`},
+		{"jwks-over-https", `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-ingress}
+spec: {jwtRules: [{issuer: "https://auth.example", jwksUri: "http://auth.example/jwks.json"}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: require, namespace: istio-ingress}
+spec: {rules: [{from: [{source: {requestPrincipals: ["*"]}}]}]}`, `use https:// or an inline jwks`},
+		{"dry-run-on-envoy-only", ambientBookinfo + `
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: try, namespace: bookinfo, annotations: {istio.io/dry-run: "true"}}
+spec: {action: DENY, selector: {matchLabels: {app: details}}, rules: [{from: [{source: {namespaces: [outside]}}]}]}`, `lands on ztunnel`},
+		{"outbound-registry-only", `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin, namespace: istio-egress}
+spec: {hosts: [httpbin.org], location: MESH_EXTERNAL, ports: [{number: 443, name: tls, protocol: TLS}], resolution: DNS}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: bookinfo}
+spec: {outboundTrafficPolicy: {mode: ALLOW_ANY}}`, `ALLOW_ANY lets workloads reach any host`},
+		{"ambient-network-policy-allows-hbone", ambientBookinfo + `
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: bookinfo}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: app-port, namespace: bookinfo}
+spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}], ports: [{port: 9080}]}, {from: [{ipBlock: {cidr: 169.254.7.127/32}}]}]}`, `ingress rule 0 admits pods only on other ports`},
+	}
+	names := map[string]bool{}
+	for _, r := range Rules {
+		names[r.Name] = true
+	}
+	seen := map[string]bool{}
+	for _, tc := range cases {
+		t.Run(tc.rule, func(t *testing.T) {
+			require.True(t, names[tc.rule], "a rule of the pack")
+			seen[tc.rule] = true
+			var got []string
+			for _, v := range check(fromYAML(t, tc.docs)) {
+				got = append(got, v.Message)
+			}
+			require.Len(t, got, 1, "exactly the seeded mistake: %v", got)
+			assert.True(t, strings.HasPrefix(got[0], tc.rule+": "), got[0])
+			assert.Contains(t, got[0], tc.message)
+		})
+	}
+	for name := range names {
+		assert.True(t, seen[name], "rule %s has a seeded mistake", name)
+	}
+	assert.GreaterOrEqual(t, len(Rules), 10)
+}
+
+func TestThePackLoads(t *testing.T) {
+	pack, err := Pack()
+	require.NoError(t, err)
+	assert.Equal(t, PackName, pack.Name())
+	assert.Len(t, pack.Policies(), len(Rules))
+}
