@@ -216,7 +216,11 @@ func TestStageWalk(t *testing.T) {
 				assert.Contains(t, r.Stdout+r.Stderr, "in place is not supported")
 			}
 
-			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("7"))
+			// The policy pack runs on the preview and finds nothing to stop.
+			pol := p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("7"), "--policy-pack", harness.Root()+"/policies")
+			assert.Contains(t, pol.Stdout, "istio-workshop@v1.0.0", "the pack ran")
+			assert.NotContains(t, pol.Stdout, "[mandatory]")
+			assert.NotContains(t, pol.Stdout, "[advisory]")
 			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("7"))
 			assert.NotContains(t, again.Stdout, "updated")
 			assert.NotContains(t, again.Stdout, "replaced")

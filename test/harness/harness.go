@@ -68,7 +68,7 @@ var builds sync.Map // package -> *build
 // built is the binary of the repository's package pkg: the one env names, or built once.
 func built(t testing.TB, env, pkg string) string {
 	t.Helper()
-	if p := os.Getenv(env); p != "" {
+	if p := os.Getenv(env); env != "" && p != "" {
 		return p
 	}
 	v, _ := builds.LoadOrStore(pkg, &build{})
@@ -105,6 +105,16 @@ type Project struct {
 // NewProject makes a project whose Pulumi.yaml runs the prebuilt program.
 func NewProject(t testing.TB) *Project {
 	t.Helper()
+	return NewProjectFor(t, "istio-workshop", Program(t))
+}
+
+// Built is the binary of the repository's package pkg (e.g. a test program under testdata),
+// built once per test run.
+func Built(t testing.TB, pkg string) string { return built(t, "", pkg) }
+
+// NewProjectFor makes a project named name whose Pulumi.yaml runs the binary program.
+func NewProjectFor(t testing.TB, name, program string) *Project {
+	t.Helper()
 	root := t.TempDir()
 	p := &Project{t: t, Dir: filepath.Join(root, "project"), State: filepath.Join(root, "state"), Cache: filepath.Join(root, "cache")}
 	for _, d := range []string{p.Dir, p.State, p.Cache, filepath.Join(p.Dir, "stacks")} {
@@ -112,7 +122,7 @@ func NewProject(t testing.TB) *Project {
 			t.Fatal(err)
 		}
 	}
-	pulumiYAML := fmt.Sprintf("name: istio-workshop\nruntime:\n  name: go\n  options:\n    binary: %s\nstackConfigDir: stacks\n", Program(t))
+	pulumiYAML := fmt.Sprintf("name: %s\nruntime:\n  name: go\n  options:\n    binary: %s\nstackConfigDir: stacks\n", name, program)
 	if err := os.WriteFile(filepath.Join(p.Dir, "Pulumi.yaml"), []byte(pulumiYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
