@@ -22,9 +22,9 @@ func main() {
 		opts := pulumi.Provider(render)
 		meta := &metav1.ObjectMetaArgs{Name: pulumi.String("seeded"), Namespace: pulumi.String("default")}
 		if _, err := apiextensions.NewCustomResource(ctx, "permissive", &apiextensions.CustomResourceArgs{
-			ApiVersion: pulumi.String("security.istio.io/v1"),
-			Kind:       pulumi.String("PeerAuthentication"),
-			Metadata:   meta,
+			ApiVersion:  pulumi.String("security.istio.io/v1"),
+			Kind:        pulumi.String("PeerAuthentication"),
+			Metadata:    meta,
 			OtherFields: kubernetes.UntypedArgs{"spec": map[string]any{"mtls": map[string]any{"mode": "PERMISSIVE"}}},
 		}, opts); err != nil {
 			return err
