@@ -4,34 +4,41 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"golang.org/x/term"
 
 	"github.com/istio-workshop/istio-workshop/internal/cli"
 )
 
 func main() {
-	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, stackOutputs))
-}
-
-// stackOutputs reads a stack of the project in the working directory through the Automation API.
-func stackOutputs(ctx context.Context, stack string) (map[string]any, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		return nil, err
+		fmt.Fprintln(os.Stderr, "workshop:", err)
+		os.Exit(cli.Failed)
 	}
-	s, err := auto.SelectStackLocalSource(ctx, stack, wd)
-	if err != nil {
-		return nil, err
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	eng := cli.AutoEngine{Dir: wd, PolicyPack: policyPack(wd)}
+	code := cli.Run(ctx, os.Args[1:], cli.IO{Stdout: os.Stdout, Stderr: os.Stderr, Terminal: term.IsTerminal(int(os.Stderr.Fd()))}, eng)
+	stop()
+	os.Exit(code)
+}
+
+// policyPack is the project's policy pack, as scripts/pulumi runs it: WORKSHOP_POLICY_PACK names
+// another directory, or "off".
+func policyPack(wd string) string {
+	switch p := os.Getenv("WORKSHOP_POLICY_PACK"); p {
+	case "off":
+		return ""
+	case "":
+		if _, err := os.Stat(filepath.Join(wd, "policies", "PulumiPolicy.yaml")); err == nil {
+			return filepath.Join(wd, "policies")
+		}
+		return ""
+	default:
+		return p
 	}
-	out, err := s.Outputs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	values := make(map[string]any, len(out))
-	for k, v := range out {
-		values[k] = v.Value
-	}
-	return values, nil
 }

@@ -1,36 +1,43 @@
-// Package cli is the presenter's `workshop` command: stage explanations and the stack's tokens
-// (more commands come with the operations work). It reads stacks through the Pulumi Automation
-// API over the same program and stack files that plain `pulumi` uses.
+// Package cli is the presenter's `workshop` command: stage explanations, the stack's tokens,
+// previews, diffs between stages, up, verify and reset. It drives stacks through the Pulumi
+// Automation API (Engine) over the same program and stack files that plain `pulumi` uses.
 package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 // Exit codes.
 const (
 	OK      = 0
-	Failed  = 1 // the command ran and something is wrong (no such output, stack not up)
+	Failed  = 1 // the command ran and something is wrong (a check failed, the stack is not up)
 	Usage   = 2 // the command line is wrong: unknown command, stage or persona
 	usageOf = `usage:
-  workshop explain N                    what stage N puts in force, its promises and its probes
-  workshop token PERSONA [--stack S]    print PERSONA's JWT from stack S (default step4)
+  workshop explain N                     what stage N puts in force, its best practices, checks and troubleshooting
+  workshop preview N [--json]            what "up N" would change on stack stepN (Pulumi's diff, then a summary)
+  workshop up N [--json]                 put stage N in force on stack stepN (policy pack included)
+  workshop diff N M [--json]             what moving the live stack stepN to stage M adds, changes and removes
+  workshop verify [--stack S] [--json]   check the stack's promises: objects unchanged, then its probes
+  workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
+  workshop reset [--yes]                 destroy every stack of this project and check nothing is left
+  --stack S overrides the stack (default stepN). Exit codes: 0 ok, 1 failed, 2 bad command line.
 `
 )
 
-// Outputs reads a stack's outputs with secrets shown.
-type Outputs func(ctx context.Context, stack string) (map[string]any, error)
+// IO is where a command writes, and whether a person is watching.
+type IO struct {
+	Stdout, Stderr io.Writer
+	// Terminal is true when stdout is a terminal: progress is shown there, never in pipes.
+	Terminal bool
+}
 
 // usageError is a wrong command line.
 type usageError struct{ msg string }
@@ -38,116 +45,131 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // Run runs one command and returns its exit code.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer, outputs Outputs) int {
-	err := run(ctx, args, stdout, outputs)
+func Run(ctx context.Context, args []string, out IO, eng Engine) int {
+	err := run(ctx, args, out, eng)
 	var ue usageError
 	switch {
 	case err == nil:
 		return OK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "workshop: %v\n%s", err, usageOf)
+		fmt.Fprintf(out.Stderr, "workshop: %v\n%s", err, usageOf)
 		return Usage
 	default:
-		fmt.Fprintf(stderr, "workshop: %v\n", err)
+		fmt.Fprintf(out.Stderr, "workshop: %v\n", err)
 		return Failed
 	}
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer, outputs Outputs) error {
+// flags parses a command's arguments: positional ones first or last, flags anywhere.
+type flags struct {
+	fs    *flag.FlagSet
+	stack *string
+	json  *bool
+	yes   *bool
+}
+
+func newFlags(name string) flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return flags{fs: fs, stack: fs.String("stack", "", ""), json: fs.Bool("json", false, ""), yes: fs.Bool("yes", false, "")}
+}
+
+// parse returns the positional arguments, which must number want.
+func (f flags) parse(args []string, want int, what string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := f.fs.Parse(args); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		args = f.fs.Args()
+		if len(args) > 0 {
+			pos, args = append(pos, args[0]), args[1:]
+		}
+	}
+	if len(pos) != want {
+		return nil, usageError{fmt.Sprintf("%s takes %s", f.fs.Name(), what)}
+	}
+	return pos, nil
+}
+
+func run(ctx context.Context, args []string, out IO, eng Engine) error {
 	if len(args) == 0 {
 		return usageError{"no command"}
 	}
+	f := newFlags(args[0])
 	switch args[0] {
 	case "explain":
-		if len(args) != 2 {
-			return usageError{"explain takes one stage number"}
+		pos, err := f.parse(args[1:], 1, "one stage number")
+		if err != nil {
+			return err
 		}
-		return explain(stdout, args[1])
+		return explain(out.Stdout, pos[0])
 	case "token":
-		fs := flag.NewFlagSet("token", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		stack := fs.String("stack", "step4", "")
-		persona, rest := "", args[1:]
-		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-			persona, rest = rest[0], rest[1:]
+		pos, err := f.parse(args[1:], 1, "one persona")
+		if err != nil {
+			return err
 		}
-		if err := fs.Parse(rest); err != nil {
-			return usageError{err.Error()}
+		return token(ctx, out.Stdout, eng, stackOr(*f.stack, "step4"), pos[0])
+	case "preview", "up":
+		pos, err := f.parse(args[1:], 1, "one stage number")
+		if err != nil {
+			return err
 		}
-		if persona == "" || fs.NArg() > 0 {
-			return usageError{"token takes one persona"}
+		s, err := stage(pos[0])
+		if err != nil {
+			return err
 		}
-		return token(ctx, stdout, outputs, *stack, persona)
+		return apply(ctx, out, eng, args[0], stackOr(*f.stack, stackName(s)), s, *f.json)
+	case "diff":
+		pos, err := f.parse(args[1:], 2, "two stage numbers: the live stack's and the one to move to")
+		if err != nil {
+			return err
+		}
+		from, err := stage(pos[0])
+		if err != nil {
+			return err
+		}
+		to, err := stage(pos[1])
+		if err != nil {
+			return err
+		}
+		return diff(ctx, out, eng, stackOr(*f.stack, stackName(from)), to, *f.json)
+	case "verify":
+		if _, err := f.parse(args[1:], 0, "no arguments besides --stack and --json"); err != nil {
+			return err
+		}
+		if *f.stack == "" {
+			return usageError{"verify needs --stack S (the stack to check, e.g. step4)"}
+		}
+		return verifyStack(ctx, out, eng, *f.stack, *f.json)
+	case "reset":
+		if _, err := f.parse(args[1:], 0, "no arguments besides --yes"); err != nil {
+			return err
+		}
+		return reset(ctx, out, eng, *f.yes)
 	case "help", "-h", "--help":
-		_, err := io.WriteString(stdout, usageOf)
+		_, err := io.WriteString(out.Stdout, usageOf)
 		return err
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}
 }
 
+func stackOr(stack, def string) string {
+	if stack != "" {
+		return stack
+	}
+	return def
+}
+
+// stackName is the project's stack for stage s.
+func stackName(s config.Stage) string { return "step" + strconv.Itoa(int(s)) }
+
 // stage parses a stage argument, naming the range this version knows.
 func stage(arg string) (config.Stage, error) {
-	n, err := strconv.Atoi(arg)
+	n, err := strconv.Atoi(strings.TrimPrefix(arg, "step"))
 	if err != nil || n < 0 || config.Stage(n) > config.MaxStage {
 		return 0, usageError{fmt.Sprintf("%q is not a stage: stages are 0–%d", arg, config.MaxStage)}
 	}
 	return config.Stage(n), nil
-}
-
-func explain(w io.Writer, arg string) error {
-	s, err := stage(arg)
-	if err != nil {
-		return err
-	}
-	info := s.Info()
-	fmt.Fprintf(w, "Stage %d: %s\n\nPromise: %s.\n", s, info.Title, info.Promise)
-	if !info.Available {
-		fmt.Fprintf(w, "\nNot available in this version yet (stages 0–%d are).\n", config.AvailableUpTo())
-		return nil
-	}
-	fmt.Fprintf(w, "\nStages are cumulative: step%d also keeps the promises of stages 0–%d.\n", s, max(0, int(s)-1))
-	cfg, err := config.Load(fmt.Sprintf("step%d", s), map[string]string{"workshop:stage": strconv.Itoa(int(s))})
-	if err != nil {
-		return err
-	}
-	probes := components.ProbesFor(cfg)
-	if len(probes) == 0 {
-		return nil
-	}
-	fmt.Fprintf(w, "\nChecks with the default settings (verify runs them; from \"host\" means your machine):\n")
-	for _, p := range probes {
-		fmt.Fprintf(w, "  - %s\n", p)
-	}
-	return nil
-}
-
-func token(ctx context.Context, w io.Writer, outputs Outputs, stack, persona string) error {
-	out, err := outputs(ctx, stack)
-	if err != nil {
-		return fmt.Errorf("reading stack %s: %w", stack, err)
-	}
-	raw, ok := out["tokens"]
-	if !ok {
-		return fmt.Errorf("stack %s has no tokens: tokens are minted from stage 4 (scripts/pulumi up --stack step4)", stack)
-	}
-	tokens := map[string]string{}
-	b, err := json.Marshal(raw)
-	if err == nil {
-		err = json.Unmarshal(b, &tokens)
-	}
-	if err != nil {
-		return fmt.Errorf("stack %s: the tokens output is not a map of persona to token: %w", stack, err)
-	}
-	tok, ok := tokens[persona]
-	if !ok {
-		names := make([]string, 0, len(tokens))
-		for n := range tokens {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return usageError{fmt.Sprintf("stack %s has no persona %q (it has: %s)", stack, persona, strings.Join(names, ", "))}
-	}
-	_, err = fmt.Fprintln(w, tok)
-	return err
 }

@@ -4,18 +4,70 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 )
 
-func fakeOutputs(out map[string]any, err error) Outputs {
-	return func(context.Context, string) (map[string]any, error) { return out, err }
+// fakeEngine answers like a project with some stacks; it records what it was asked to run.
+type fakeEngine struct {
+	outputs   map[string]map[string]any // stack -> outputs
+	err       error                     // Outputs' error
+	steps     []Step                    // what Run reports
+	runErr    map[string]error          // stack -> Run's error
+	resources []Resource
+	stacks    []string
+	ran       []string // "op stack configFile"
+	removed   []string
 }
 
-func runCLI(args []string, outputs Outputs) (int, string, string) {
+func (f *fakeEngine) Outputs(_ context.Context, stack string) (map[string]any, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if o, ok := f.outputs[stack]; ok {
+		return o, nil
+	}
+	return nil, errors.New("no stack named '" + stack + "' found")
+}
+
+func (f *fakeEngine) Run(_ context.Context, op Operation, stack string, o Options) ([]Step, error) {
+	f.ran = append(f.ran, strings.TrimSpace(string(op)+" "+stack+" "+o.ConfigFile))
+	if o.Diff != nil {
+		fmt.Fprintln(o.Diff, "(pulumi's diff)")
+	}
+	for _, s := range f.steps {
+		if o.OnStep != nil {
+			o.OnStep(s, false)
+			o.OnStep(s, true)
+		}
+	}
+	if op == Destroy && f.runErr[stack] == nil {
+		delete(f.outputs, stack)
+	}
+	return f.steps, f.runErr[stack]
+}
+
+func (f *fakeEngine) Resources(context.Context, string) ([]Resource, error) { return f.resources, nil }
+
+func (f *fakeEngine) Stacks(context.Context) ([]string, error) { return slices.Clone(f.stacks), nil }
+
+func (f *fakeEngine) RemoveStack(_ context.Context, stack string) error {
+	f.removed = append(f.removed, stack)
+	f.stacks = slices.DeleteFunc(f.stacks, func(s string) bool { return s == stack })
+	return nil
+}
+
+func fakeOutputs(out map[string]any, err error) *fakeEngine {
+	return &fakeEngine{outputs: map[string]map[string]any{"step4": out, "step5": out}, err: err}
+}
+
+func runCLI(args []string, eng Engine) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := Run(context.Background(), args, &stdout, &stderr, outputs)
+	code := Run(context.Background(), args, IO{Stdout: &stdout, Stderr: &stderr}, eng)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -35,7 +87,7 @@ func TestTokenBeforeStage4SaysWhatToDo(t *testing.T) {
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stderr, "tokens are minted from stage 4")
 
-	code, _, stderr = runCLI([]string{"token", "alice"}, fakeOutputs(nil, errors.New("no stack named 'step4' found")))
+	code, _, stderr = runCLI([]string{"token", "alice"}, &fakeEngine{})
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stderr, "reading stack step4: no stack named")
 }
@@ -55,7 +107,8 @@ func TestExplainPrintsThePromiseAndTheChecks(t *testing.T) {
 }
 
 func TestBadCommandLinesExitTwoWithUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"deploy"}, {"explain"}, {"explain", "9"}, {"explain", "-1"}, {"explain", "four"}, {"token"}, {"token", "alice", "extra"}, {"token", "alice", "--colour"}} {
+	for _, args := range [][]string{nil, {"deploy"}, {"explain"}, {"explain", "9"}, {"explain", "-1"}, {"explain", "four"}, {"token"}, {"token", "alice", "extra"},
+		{"token", "alice", "--colour"}, {"up"}, {"up", "8"}, {"preview", "1", "2"}, {"diff", "3"}, {"diff", "3", "x"}, {"verify"}, {"verify", "4"}, {"reset", "now"}} {
 		code, _, stderr := runCLI(args, fakeOutputs(nil, nil))
 		assert.Equal(t, Usage, code, "%v", args)
 		assert.Contains(t, stderr, "usage:", "%v", args)

@@ -30,6 +30,7 @@ func Program(ctx *pulumi.Context) error {
 	}
 	ctx.Export("stage", pulumi.Int(int(cfg.Stage)))
 	ctx.Export("meshMode", pulumi.String(string(cfg.MeshMode)))
+	ctx.Export("clusterProvider", pulumi.String(string(cfg.Cluster.Provider)))
 	ctx.Export("clusterName", cluster.Name)
 	ctx.Export("contextName", cluster.ContextName)
 	ctx.Export("kubeconfig", cluster.Kubeconfig)

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/leftovers"
+)
+
+// StacksDir is where the stack files are, relative to the project (the working directory).
+const StacksDir = "stacks"
+
+// progress reports steps on a terminal as they start and finish: which resource, how many done.
+// Nothing when no one watches.
+func progress(out IO) func(Step, bool) {
+	if !out.Terminal {
+		return nil
+	}
+	var mu sync.Mutex
+	started, done := 0, 0
+	return func(s Step, finished bool) {
+		if s.Kind() == "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			done++
+		} else {
+			started++
+		}
+		fmt.Fprintf(out.Stderr, "\r\033[K[%d/%d done] %s %s %s", done, started, s.Op, s.Kind(), s.Name())
+	}
+}
+
+func endProgress(out IO) {
+	if out.Terminal {
+		fmt.Fprint(out.Stderr, "\r\033[K")
+	}
+}
+
+// report prints the summary of steps, as a table or JSON.
+func report(w io.Writer, asJSON bool, title string, head map[string]any, steps []Step) error {
+	changes, changing := Summarize(steps), Changing(steps)
+	if asJSON {
+		head["changes"] = changes
+		if changing == nil {
+			changing = []Step{}
+		}
+		head["notCreates"] = changing
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(head)
+	}
+	fmt.Fprintf(w, "\n%s\n", title)
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "  no changes")
+		return nil
+	}
+	fmt.Fprintf(w, "  %-32s %7s %7s %8s %7s\n", "kind", "create", "update", "replace", "delete")
+	total := Changes{}
+	for _, c := range changes {
+		fmt.Fprintf(w, "  %-32s %7d %7d %8d %7d\n", c.Kind, c.Create, c.Update, c.Replace, c.Delete)
+		total.Create, total.Update, total.Replace, total.Delete = total.Create+c.Create, total.Update+c.Update, total.Replace+c.Replace, total.Delete+c.Delete
+	}
+	fmt.Fprintf(w, "  %-32s %7d %7d %8d %7d\n", "total", total.Create, total.Update, total.Replace, total.Delete)
+	if len(changing) > 0 {
+		fmt.Fprintln(w, "  not a create (read these first):")
+		for _, s := range changing {
+			fmt.Fprintf(w, "    %s %s %s\n", s.Op, s.Kind(), s.Name())
+		}
+	}
+	return nil
+}
+
+// apply previews or applies stage s on stack.
+func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.Stage, asJSON bool) error {
+	if !s.Info().Available {
+		return usageError{fmt.Sprintf("stage %d (%s) is not available in this version yet: stages 0–%d are", s, s.Info().Title, config.AvailableUpTo())}
+	}
+	o := Options{OnStep: progress(out)}
+	if !asJSON {
+		o.Diff = out.Stdout
+	}
+	steps, err := eng.Run(ctx, Operation(op), stack, o)
+	endProgress(out)
+	if err != nil {
+		return fmt.Errorf("%s of stack %s: %w", op, stack, err)
+	}
+	verb := map[string]string{"preview": "would change", "up": "changed"}[op]
+	return report(out.Stdout, asJSON, fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, s.Info().Title, op, verb),
+		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, steps)
+}
+
+// diff previews moving the live stack to stage `to`: the stack keeps its own name (so its
+// cluster), and takes that stage's stack file.
+func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON bool) error {
+	if !to.Info().Available {
+		return usageError{fmt.Sprintf("stage %d is not available in this version yet: stages 0–%d are", to, config.AvailableUpTo())}
+	}
+	now, err := eng.Outputs(ctx, stack)
+	if err != nil {
+		return fmt.Errorf("reading stack %s: %w (diff compares a live stack with another stage: run `workshop up` first)", stack, err)
+	}
+	if _, up := now["stage"]; !up {
+		return fmt.Errorf("stack %s has no resources yet: run `workshop up` first", stack)
+	}
+	o := Options{ConfigFile: filepath.Join(StacksDir, "Pulumi."+stackName(to)+".yaml"), OnStep: progress(out)}
+	if !asJSON {
+		o.Diff = out.Stdout
+	}
+	steps, err := eng.Run(ctx, Preview, stack, o)
+	endProgress(out)
+	if err != nil {
+		return fmt.Errorf("previewing stack %s at stage %d: %w", stack, to, err)
+	}
+	return report(out.Stdout, asJSON, fmt.Sprintf("Moving stack %s from stage %v to stage %d (%s):", stack, now["stage"], to, to.Info().Title),
+		map[string]any{"operation": "diff", "stack": stack, "from": now["stage"], "to": int(to)}, steps)
+}
+
+// findLeftovers is leftovers.Find; tests replace it.
+var findLeftovers = leftovers.Find
+
+// reset destroys every stack of the project on this machine, forgets it, then checks that no
+// cluster, control plane, context or state of ours is left. A second run finishes what an
+// interrupted one left.
+func reset(ctx context.Context, out IO, eng Engine, yes bool) error {
+	stacks, err := eng.Stacks(ctx)
+	if err != nil {
+		return fmt.Errorf("listing stacks: %w", err)
+	}
+	if !yes {
+		if len(stacks) == 0 {
+			fmt.Fprintln(out.Stdout, "No stacks: nothing to destroy (reset --yes still checks for leftovers).")
+		} else {
+			fmt.Fprintf(out.Stdout, "reset would destroy these stacks and their clusters: %s\n", strings.Join(stacks, ", "))
+		}
+		return usageError{"reset destroys: add --yes"}
+	}
+	// The clusters' names, to look for leftovers of them once the stacks are gone.
+	var names []string
+	for _, s := range stacks {
+		if o, err := eng.Outputs(ctx, s); err == nil {
+			if n, ok := o["clusterName"].(string); ok {
+				names = append(names, n)
+			}
+		}
+	}
+	var failed []string
+	for _, s := range stacks {
+		fmt.Fprintf(out.Stdout, "destroying stack %s ...\n", s)
+		if _, err := eng.Run(ctx, Destroy, s, Options{OnStep: progress(out)}); err != nil {
+			endProgress(out)
+			failed = append(failed, fmt.Sprintf("%s: %v", s, err))
+			continue
+		}
+		endProgress(out)
+		if err := eng.RemoveStack(ctx, s); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: removing the stack: %v", s, err))
+		}
+	}
+	left, err := eng.Stacks(ctx)
+	if err != nil {
+		return fmt.Errorf("listing stacks after the destroy: %w", err)
+	}
+	found := findLeftovers(ctx, names)
+	for _, s := range left {
+		found = append(found, leftovers.Leftover{What: "stack " + s, Fix: "re-run `workshop reset --yes`"})
+	}
+	if len(found) == 0 && len(failed) == 0 {
+		fmt.Fprintf(out.Stdout, "reset: %d stack(s) destroyed; no stack, cluster, control plane, process, port or kubeconfig context of ours is left\n", len(stacks))
+		return nil
+	}
+	for _, f := range failed {
+		fmt.Fprintf(out.Stdout, "failed: %s\n", f)
+	}
+	for _, l := range found {
+		fmt.Fprintf(out.Stdout, "left: %s (%s)\n", l.What, l.Fix)
+	}
+	return fmt.Errorf("reset is not complete: %d failure(s), %d leftover(s); re-running it finishes the job", len(failed), len(found))
+}

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/internal/leftovers"
+)
+
+const ns = "kubernetes:core/v1:Namespace"
+
+func urn(typ, name string) string { return "urn:pulumi:step3::istio-workshop::" + typ + "::" + name }
+
+var stageMoveSteps = []Step{
+	{Op: "same", Type: "pulumi:pulumi:Stack", URN: urn("pulumi:pulumi:Stack", "istio-workshop-step3")},
+	{Op: "create", Type: "istio-workshop:components:Authorization", URN: urn("istio-workshop:components:Authorization", "authorization")},
+	{Op: "create", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", URN: urn("kubernetes:security.istio.io/v1:AuthorizationPolicy", "bookinfo-deny-all")},
+	{Op: "create", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", URN: urn("kubernetes:security.istio.io/v1:AuthorizationPolicy", "bookinfo-allow-details")},
+	{Op: "update", Type: ns, URN: urn(ns, "bookinfo")},
+	{Op: "replace", Type: "workshop:index:Token", URN: urn("workshop:index:Token", "alice")},
+	{Op: "create-replacement", Type: "workshop:index:Token", URN: urn("workshop:index:Token", "alice")},
+	{Op: "delete", Type: "kubernetes:apps/v1:Deployment", URN: urn("kubernetes:apps/v1:Deployment", "old")},
+	{Op: "same", Type: ns, URN: urn(ns, "istio-system")},
+}
+
+func TestSummarizeCountsChangesByKind(t *testing.T) {
+	assert.Equal(t, []Changes{
+		{Kind: "AuthorizationPolicy", Create: 2},
+		{Kind: "Deployment", Delete: 1},
+		{Kind: "Namespace", Update: 1},
+		{Kind: "Token", Replace: 1},
+	}, Summarize(stageMoveSteps), "components and the stack are not kinds; a replacement counts once")
+	var names []string
+	for _, s := range Changing(stageMoveSteps) {
+		names = append(names, s.Op+" "+s.Name())
+	}
+	assert.Equal(t, []string{"update bookinfo", "replace alice", "delete old"}, names)
+}
+
+func TestDiffPreviewsTheLiveStackWithTheOtherStagesFile(t *testing.T) {
+	eng := &fakeEngine{outputs: map[string]map[string]any{"step3": {"stage": 3.0}}, steps: stageMoveSteps}
+	code, stdout, stderr := runCLI([]string{"diff", "3", "5"}, eng)
+	require.Equal(t, OK, code, stderr)
+	assert.Equal(t, []string{"preview step3 stacks/Pulumi.step5.yaml"}, eng.ran, "the stack keeps its name (so its cluster); only the stage's settings change")
+	assert.Contains(t, stdout, "(pulumi's diff)")
+	assert.Contains(t, stdout, "Moving stack step3 from stage 3 to stage 5 (Authorization policies):")
+	assert.Regexp(t, `AuthorizationPolicy\s+2\s+0\s+0\s+0`, stdout)
+	assert.Regexp(t, `total\s+2\s+1\s+1\s+1`, stdout)
+	assert.Contains(t, stdout, "update Namespace bookinfo")
+
+	eng.ran = nil
+	code, stdout, _ = runCLI([]string{"diff", "3", "5", "--json"}, eng)
+	require.Equal(t, OK, code)
+	assert.NotContains(t, stdout, "(pulumi's diff)", "JSON only, for scripts")
+	var got struct {
+		Stack      string    `json:"stack"`
+		To         int       `json:"to"`
+		Changes    []Changes `json:"changes"`
+		NotCreates []Step    `json:"notCreates"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
+	assert.Equal(t, "step3", got.Stack)
+	assert.Equal(t, 5, got.To)
+	assert.Len(t, got.Changes, 4)
+	assert.Len(t, got.NotCreates, 3)
+
+	code, _, stderr = runCLI([]string{"diff", "2", "5"}, eng)
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stderr, "run `workshop up` first")
+}
+
+func TestUpAndPreviewRunTheStagesStack(t *testing.T) {
+	eng := &fakeEngine{steps: stageMoveSteps[:3]}
+	code, stdout, stderr := runCLI([]string{"up", "5"}, eng)
+	require.Equal(t, OK, code, stderr)
+	code, _, _ = runCLI([]string{"preview", "4", "--stack", "dev"}, eng)
+	require.Equal(t, OK, code)
+	assert.Equal(t, []string{"up step5", "preview dev"}, eng.ran)
+	assert.Contains(t, stdout, "Stack step5 at stage 5 (Authorization policies): what up changed")
+
+	eng.runErr = map[string]error{"step1": errors.New("policy violations")}
+	code, _, stderr = runCLI([]string{"up", "1"}, eng)
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stderr, "up of stack step1: policy violations")
+}
+
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	var lines []string
+	out := IO{Terminal: true, Stderr: writerFunc(func(p []byte) { lines = append(lines, string(p)) })}
+	p := progress(out)
+	for _, s := range stageMoveSteps[:3] {
+		p(s, false)
+	}
+	p(stageMoveSteps[2], true)
+	require.Len(t, lines, 2, "resources only, not the stack or components")
+	assert.Contains(t, lines[1], "[1/1 done] create AuthorizationPolicy bookinfo-deny-all")
+	assert.Nil(t, progress(IO{Terminal: false}), "quiet in pipes")
+}
+
+type writerFunc func([]byte)
+
+func (w writerFunc) Write(p []byte) (int, error) { w(p); return len(p), nil }
+
+func TestResetDestroysEveryStackThenLooksForLeftovers(t *testing.T) {
+	defer func(f func(context.Context, []string) []leftovers.Leftover) { findLeftovers = f }(findLeftovers)
+	var looked []string
+	findLeftovers = func(_ context.Context, names []string) []leftovers.Leftover { looked = names; return nil }
+	eng := &fakeEngine{stacks: []string{"step0", "step4"}, outputs: map[string]map[string]any{
+		"step0": {"clusterName": "istio-workshop-step0"}, "step4": {"clusterName": "my-cluster"}}}
+
+	code, stdout, _ := runCLI([]string{"reset"}, eng)
+	assert.Equal(t, Usage, code, "reset destroys: it asks for --yes")
+	assert.Contains(t, stdout, "step0, step4")
+	assert.Empty(t, eng.ran, "nothing destroyed without --yes")
+
+	code, stdout, stderr := runCLI([]string{"reset", "--yes"}, eng)
+	require.Equal(t, OK, code, stderr)
+	assert.Equal(t, []string{"destroy step0", "destroy step4"}, eng.ran)
+	assert.Equal(t, []string{"step0", "step4"}, eng.removed)
+	assert.Equal(t, []string{"istio-workshop-step0", "my-cluster"}, looked, "leftovers of the stacks' own clusters, custom names too")
+	assert.Contains(t, stdout, "2 stack(s) destroyed; no stack, cluster")
+}
+
+func TestResetReportsWhatItCouldNotFinish(t *testing.T) {
+	defer func(f func(context.Context, []string) []leftovers.Leftover) { findLeftovers = f }(findLeftovers)
+	findLeftovers = func(context.Context, []string) []leftovers.Leftover {
+		return []leftovers.Leftover{{What: "kind cluster istio-workshop-old", Fix: "kind delete cluster --name istio-workshop-old"}}
+	}
+	eng := &fakeEngine{stacks: []string{"step1", "step2"}, runErr: map[string]error{"step1": errors.New("cluster unreachable")}}
+	code, stdout, stderr := runCLI([]string{"reset", "--yes"}, eng)
+	assert.Equal(t, Failed, code)
+	assert.Equal(t, []string{"destroy step1", "destroy step2"}, eng.ran, "one failure does not stop the others")
+	assert.Equal(t, []string{"step2"}, eng.removed, "a stack whose destroy failed is kept, so a re-run finishes it")
+	assert.Contains(t, stdout, "failed: step1: cluster unreachable")
+	assert.Contains(t, stdout, "left: stack step1 (re-run `workshop reset --yes`)")
+	assert.Contains(t, stdout, "left: kind cluster istio-workshop-old (kind delete cluster --name istio-workshop-old)")
+	assert.Contains(t, stderr, "re-running it finishes the job")
+}

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/verify"
+)
+
+// The checks verify runs; tests replace them.
+var (
+	missingObjects = verify.Missing
+	hostProbe      = verify.Host
+	clusterProbe   = func(ctx context.Context, cfg *rest.Config, p components.Probe, c verify.Credentials) verify.Result {
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return verify.Result{Probe: p, Got: components.Refused, Detail: err.Error(), Pass: verify.Passes(p.Expect, components.Refused)}
+		}
+		return verify.InCluster(ctx, client, p, c)
+	}
+)
+
+// verifyReport is verify's --json output.
+type verifyReport struct {
+	Stack     string             `json:"stack"`
+	Stage     any                `json:"stage"`
+	Objects   int                `json:"objects"`
+	Missing   []string           `json:"missing"`
+	Unchecked []string           `json:"unchecked"`
+	Traffic   string             `json:"traffic"` // "checked", or why not
+	Probes    []verify.Result    `json:"probes"`
+	Skipped   []components.Probe `json:"skipped"`
+	Pass      bool               `json:"pass"`
+}
+
+// verify checks that every object the stack made is in the cluster, then runs the stage's
+// probes (on the local control plane no container runs, so only the objects are checked).
+func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON bool) error {
+	o, err := eng.Outputs(ctx, stack)
+	if err != nil {
+		return fmt.Errorf("reading stack %s: %w", stack, err)
+	}
+	if _, up := o["stage"]; !up {
+		return fmt.Errorf("stack %s has no resources: run `workshop up N --stack %s` first", stack, stack)
+	}
+	kubeconfig, _ := o["kubeconfig"].(string)
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	if err != nil {
+		return fmt.Errorf("stack %s: its kubeconfig output: %w", stack, err)
+	}
+	resources, err := eng.Resources(ctx, stack)
+	if err != nil {
+		return fmt.Errorf("reading the state of stack %s: %w", stack, err)
+	}
+	var objs []verify.Object
+	for _, r := range resources {
+		if strings.HasPrefix(r.Type, "kubernetes:") && !strings.HasPrefix(r.Type, "kubernetes:helm.sh") && !strings.HasPrefix(r.Type, "kubernetes:yaml") {
+			if obj, ok := verify.ObjectOf(r.Outputs); ok {
+				objs = append(objs, obj)
+			}
+		}
+	}
+	rep := verifyReport{Stack: stack, Stage: o["stage"], Objects: len(objs), Missing: []string{}, Unchecked: []string{}, Probes: []verify.Result{}, Skipped: []components.Probe{}}
+	missing, unchecked, err := missingObjects(ctx, cfg, objs)
+	if err != nil {
+		return fmt.Errorf("checking the objects of stack %s: %w", stack, err)
+	}
+	for _, m := range missing {
+		rep.Missing = append(rep.Missing, m.String())
+	}
+	rep.Unchecked = append(rep.Unchecked, unchecked...)
+
+	var probes []components.Probe
+	if raw, err := json.Marshal(o["probes"]); err == nil {
+		_ = json.Unmarshal(raw, &probes)
+	}
+	if o["clusterProvider"] == "local" {
+		rep.Traffic = "not run: on the local control plane objects exist but no container runs and no traffic flows"
+		rep.Skipped = probes
+	} else {
+		rep.Traffic = "checked"
+		creds := credentials(o)
+		for _, p := range probes {
+			if !asJSON && out.Terminal {
+				fmt.Fprintf(out.Stderr, "\r\033[Kprobing: %s", p.Name)
+			}
+			if p.From == "host" {
+				rep.Probes = append(rep.Probes, hostProbe(ctx, p, creds))
+			} else {
+				rep.Probes = append(rep.Probes, clusterProbe(ctx, cfg, p, creds))
+			}
+		}
+		endProgress(out)
+	}
+	rep.Pass = len(rep.Missing) == 0 && len(rep.Unchecked) == 0
+	failed := 0
+	for _, r := range rep.Probes {
+		if !r.Pass {
+			failed++
+		}
+	}
+	rep.Pass = rep.Pass && failed == 0
+
+	if asJSON {
+		enc := json.NewEncoder(out.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		w := out.Stdout
+		fmt.Fprintf(w, "Stack %s, stage %v\n\nObjects: %d in the stack, %d missing from the cluster, %d not checked\n", stack, o["stage"], len(objs), len(rep.Missing), len(rep.Unchecked))
+		for _, m := range rep.Missing {
+			fmt.Fprintf(w, "  missing: %s (deleted behind the stack's back: `scripts/pulumi refresh --stack %s` then `up` puts it back)\n", m, stack)
+		}
+		for _, u := range rep.Unchecked {
+			fmt.Fprintf(w, "  not checked: %s\n", u)
+		}
+		fmt.Fprintf(w, "\nProbes: %s\n", rep.Traffic)
+		for _, r := range rep.Probes {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+		for _, p := range rep.Skipped {
+			fmt.Fprintf(w, "  skipped  %s\n", p)
+		}
+	}
+	if !rep.Pass {
+		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d not checked, %d probe(s) failed", stack, len(rep.Missing), len(rep.Unchecked), failed)
+	}
+	return nil
+}
+
+// credentials are the stack's CA, client certificate and tokens, from its outputs.
+func credentials(o map[string]any) verify.Credentials {
+	str := func(k string) []byte { s, _ := o[k].(string); return []byte(s) }
+	c := verify.Credentials{RootCA: str("rootCa"), ClientCert: str("clientCert"), ClientKey: str("clientKey"), Tokens: map[string]string{}}
+	if t, ok := o["tokens"].(map[string]any); ok {
+		for k, v := range t {
+			if s, ok := v.(string); ok {
+				c.Tokens[k] = s
+			}
+		}
+	}
+	return c
+}

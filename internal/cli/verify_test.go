@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/rest"
+
+	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/verify"
+)
+
+const kubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`
+
+func verifyEngine(provider string) *fakeEngine {
+	probes := []any{
+		map[string]any{"stage": 2, "name": "https", "from": "host", "url": "https://bookinfo.localhost/productpage", "caCert": true, "persona": "alice", "expect": 200},
+		map[string]any{"stage": 3, "name": "plaintext", "from": "outside-mesh", "url": "http://productpage.bookinfo:9080/productpage", "expect": 0},
+	}
+	return &fakeEngine{
+		outputs: map[string]map[string]any{"step3": {"stage": 3.0, "clusterProvider": provider, "kubeconfig": kubeconfig, "probes": probes,
+			"rootCa": "CA", "tokens": map[string]any{"alice": "eyJ.alice"}}},
+		resources: []Resource{
+			{Type: "kubernetes:core/v1:Namespace", Outputs: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "bookinfo"}}},
+			{Type: "kubernetes:helm.sh/v4:Chart", Outputs: map[string]any{"resources": []any{}}},
+			{Type: "kubernetes:apps/v1:Deployment", Outputs: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "details-v1", "namespace": "bookinfo"}}},
+			{Type: "workshop:index:LocalControlPlane", Outputs: map[string]any{"name": "x"}},
+		},
+	}
+}
+
+// fakeChecks replaces verify's checks; missing are the objects to report gone, got the answer
+// every probe gets.
+func fakeChecks(t *testing.T, missing []verify.Object, got int) *[]verify.Object {
+	t.Helper()
+	m, h, c := missingObjects, hostProbe, clusterProbe
+	t.Cleanup(func() { missingObjects, hostProbe, clusterProbe = m, h, c })
+	var checked []verify.Object
+	missingObjects = func(_ context.Context, cfg *rest.Config, objs []verify.Object) ([]verify.Object, []string, error) {
+		assert.Equal(t, "https://127.0.0.1:6443", cfg.Host, "the stack's own cluster")
+		checked = objs
+		return missing, nil, nil
+	}
+	answer := func(p components.Probe, c verify.Credentials) verify.Result {
+		assert.Equal(t, "eyJ.alice", c.Tokens["alice"])
+		return verify.Result{Probe: p, Got: got, Pass: verify.Passes(p.Expect, got)}
+	}
+	hostProbe = func(_ context.Context, p components.Probe, c verify.Credentials) verify.Result { return answer(p, c) }
+	clusterProbe = func(_ context.Context, _ *rest.Config, p components.Probe, c verify.Credentials) verify.Result { return answer(p, c) }
+	return &checked
+}
+
+func TestVerifyOnTheLocalControlPlaneChecksObjectsOnly(t *testing.T) {
+	checked := fakeChecks(t, nil, 200)
+	code, stdout, stderr := runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
+	require.Equal(t, OK, code, stderr)
+	assert.Equal(t, []verify.Object{{APIVersion: "v1", Kind: "Namespace", Name: "bookinfo"}, {APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, *checked,
+		"the Kubernetes objects of the state, not charts or the workshop's own resources")
+	assert.Contains(t, stdout, "Objects: 2 in the stack, 0 missing")
+	assert.Contains(t, stdout, "not run: on the local control plane objects exist but no container runs")
+	assert.Contains(t, stdout, "skipped  stage 3 plaintext")
+
+	fakeChecks(t, []verify.Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, 200)
+	code, stdout, stderr = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stdout, "missing: Deployment bookinfo/details-v1 (deleted behind the stack's back")
+	assert.Contains(t, stderr, "1 object(s) missing")
+}
+
+func TestVerifyRunsTheProbesOnARealCluster(t *testing.T) {
+	fakeChecks(t, nil, 200)
+	code, stdout, _ := runCLI([]string{"verify", "--stack", "step3", "--json"}, verifyEngine("kind"))
+	assert.Equal(t, Failed, code, "the plaintext probe expects a refusal and got 200")
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+	require.Len(t, rep.Probes, 2)
+	assert.True(t, rep.Probes[0].Pass)
+	assert.False(t, rep.Probes[1].Pass)
+	assert.False(t, rep.Pass)
+	assert.Equal(t, "checked", rep.Traffic)
+
+	fakeChecks(t, nil, components.Refused)
+	code, stdout, _ = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("kind"))
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stdout, "FAIL  stage 2 https")
+	assert.Contains(t, stdout, "PASS  stage 3 plaintext")
+
+	code, _, stderr := runCLI([]string{"verify", "--stack", "nope"}, verifyEngine("kind"))
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stderr, "reading stack nope")
+}
