@@ -55,7 +55,9 @@ func fakeChecks(t *testing.T, missing []verify.Object, got int) *[]verify.Object
 		return verify.Result{Probe: p, Got: got, Pass: verify.Passes(p.Expect, got)}
 	}
 	hostProbe = func(_ context.Context, p components.Probe, c verify.Credentials) verify.Result { return answer(p, c) }
-	clusterProbe = func(_ context.Context, _ *rest.Config, p components.Probe, c verify.Credentials) verify.Result { return answer(p, c) }
+	clusterProbe = func(_ context.Context, _ *rest.Config, p components.Probe, c verify.Credentials) verify.Result {
+		return answer(p, c)
+	}
 	return &checked
 }
 
