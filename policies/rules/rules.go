@@ -77,9 +77,10 @@ func imagesPinned(o Object) []string {
 	return out
 }
 
-// pinned: a digest, or a tag that is not latest (the last ':' after the last '/').
+// pinned: a digest, or a tag that is not latest (the last ':' after the last '/'). "auto" is
+// Istio's gateway chart asking the injector for its own pinned proxy image.
 func pinned(image string) bool {
-	if strings.Contains(image, "@sha256:") {
+	if image == "auto" || strings.Contains(image, "@sha256:") {
 		return true
 	}
 	name := image[strings.LastIndex(image, "/")+1:]

@@ -200,6 +200,14 @@ spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}], ports: [{port: 908
 	assert.GreaterOrEqual(t, len(Rules), 10)
 }
 
+func TestGatewayInjectionImageIsPinnedByTheInjector(t *testing.T) {
+	objs := fromYAML(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istio-ingressgateway, namespace: istio-ingress}
+spec: {template: {spec: {containers: [{name: istio-proxy, image: auto}]}}}`)
+	assert.Empty(t, check(objs))
+}
+
 func TestThePackLoads(t *testing.T) {
 	pack, err := Pack()
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"runtime"
 	"sort"
 	"strings"
@@ -206,7 +207,8 @@ func (r Result) Errors() string {
 func (p *Project) Workshop(args ...string) Result {
 	p.t.Helper()
 	cmd := exec.Command(CLI(p.t), args...)
-	cmd.Dir, cmd.Env = p.Dir, p.env
+	// The project directory is a copy without policies/: run the repository's pack.
+	cmd.Dir, cmd.Env = p.Dir, append(slices.Clone(p.env), "WORKSHOP_POLICY_PACK="+filepath.Join(Root(), "policies"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
