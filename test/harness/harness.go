@@ -80,7 +80,11 @@ func built(t testing.TB, env, pkg string) string {
 			b.err = err
 			return
 		}
-		b.path = filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
+		name := filepath.Base(filepath.Clean(pkg))
+		if name == "." {
+			name = "program" // the repository root's package
+		}
+		b.path = filepath.Join(dir, name)
 		cmd := exec.Command("go", "build", "-o", b.path, pkg)
 		cmd.Dir = Root()
 		if out, err := cmd.CombinedOutput(); err != nil {
