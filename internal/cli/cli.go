@@ -25,7 +25,8 @@ const (
   workshop preview N [--json]            what "up N" would change on stack stepN (Pulumi's diff, then a summary)
   workshop up N [--json]                 put stage N in force on stack stepN (policy pack included)
   workshop diff N M [--json]             what moving the live stack stepN to stage M adds, changes and removes
-  workshop verify [--stack S] [--json]   check the stack's promises: objects unchanged, then its probes
+  workshop verify --stack S [--json]     check the stack's promises: its objects are there, then its probes
+  workshop troubleshoot --stack S        run the read-only troubleshooting commands of the stack's stages
   workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
   workshop reset [--yes]                 destroy every stack of this project and check nothing is left
   --stack S overrides the stack (default stepN). Exit codes: 0 ok, 1 failed, 2 bad command line.
@@ -142,6 +143,14 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 			return usageError{"verify needs --stack S (the stack to check, e.g. step4)"}
 		}
 		return verifyStack(ctx, out, eng, *f.stack, *f.json)
+	case "troubleshoot":
+		if _, err := f.parse(args[1:], 0, "no arguments besides --stack"); err != nil {
+			return err
+		}
+		if *f.stack == "" {
+			return usageError{"troubleshoot needs --stack S (the stack to look into, e.g. step5)"}
+		}
+		return troubleshoot(ctx, out, eng, *f.stack)
 	case "reset":
 		if _, err := f.parse(args[1:], 0, "no arguments besides --yes"); err != nil {
 			return err

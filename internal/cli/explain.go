@@ -25,6 +25,7 @@ func explain(w io.Writer, arg string) error {
 		return nil
 	}
 	fmt.Fprintf(w, "\nStages are cumulative: step%d also keeps the promises of stages 0–%d.\n", s, max(0, int(s)-1))
+	printGuide(w, s)
 	cfg, err := config.Load(fmt.Sprintf("step%d", s), map[string]string{"workshop:stage": strconv.Itoa(int(s))})
 	if err != nil {
 		return err
