@@ -115,7 +115,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 }
 
 // istioImage pins hub, tag and variant (distroless: no shell, fewer packages to patch) in both
-// modes, so the image list that `workshop-prepare` pre-loads is exactly what the charts render.
+// modes, so the image list that `workshop prepare` pre-loads is exactly what the charts render.
 func istioImage(cfg config.Config) pulumi.Map {
 	return pulumi.Map{"hub": pulumi.String(versions.IstioHub), "tag": pulumi.String(cfg.Versions.Istio), "variant": pulumi.String(versions.IstioVariant)}
 }

@@ -28,6 +28,7 @@ const (
   workshop verify --stack S [--json]     check the stack's promises: its objects are there, then its probes
   workshop troubleshoot --stack S        run the read-only troubleshooting commands of the stack's stages
   workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
+  workshop prepare N [--load [--pull]]   cache the charts and list (or load into kind) every image stages 0..N run
   workshop reset [--yes]                 destroy every stack of this project and check nothing is left
   --stack S overrides the stack (default stepN). Exit codes: 0 ok, 1 failed, 2 bad command line.
 `
@@ -151,6 +152,20 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 			return usageError{"troubleshoot needs --stack S (the stack to look into, e.g. step5)"}
 		}
 		return troubleshoot(ctx, out, eng, *f.stack)
+	case "prepare":
+		load, pull := f.fs.Bool("load", false, ""), f.fs.Bool("pull", false, "")
+		pos, err := f.parse(args[1:], 1, "one stage number")
+		if err != nil {
+			return err
+		}
+		s, err := stage(pos[0])
+		if err != nil {
+			return err
+		}
+		if *pull && !*load {
+			return usageError{"--pull goes with --load"}
+		}
+		return prepare(ctx, out, stackOr(*f.stack, stackName(s)), *load, *pull, *f.json)
 	case "reset":
 		if _, err := f.parse(args[1:], 0, "no arguments besides --yes"); err != nil {
 			return err
