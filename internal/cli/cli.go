@@ -94,6 +94,32 @@ func (f flags) parse(args []string, want int, what string) ([]string, error) {
 	return pos, nil
 }
 
+// stages parses want stage numbers.
+func (f flags) stages(args []string, want int, what string) ([]config.Stage, error) {
+	pos, err := f.parse(args, want, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]config.Stage, len(pos))
+	for i, p := range pos {
+		if out[i], err = stage(p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// stackOnly parses a command that takes only flags and needs --stack.
+func (f flags) stackOnly(args []string, what string) error {
+	if _, err := f.parse(args, 0, "no arguments besides its flags"); err != nil {
+		return err
+	}
+	if *f.stack == "" {
+		return usageError{f.fs.Name() + " needs --stack S (" + what + ")"}
+	}
+	return nil
+}
+
 func run(ctx context.Context, args []string, out IO, eng Engine) error {
 	if len(args) == 0 {
 		return usageError{"no command"}
@@ -113,59 +139,37 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 		}
 		return token(ctx, out.Stdout, eng, stackOr(*f.stack, "step4"), pos[0])
 	case "preview", "up":
-		pos, err := f.parse(args[1:], 1, "one stage number")
+		s, err := f.stages(args[1:], 1, "one stage number")
 		if err != nil {
 			return err
 		}
-		s, err := stage(pos[0])
-		if err != nil {
-			return err
-		}
-		return apply(ctx, out, eng, args[0], stackOr(*f.stack, stackName(s)), s, *f.json)
+		return apply(ctx, out, eng, args[0], stackOr(*f.stack, stackName(s[0])), s[0], *f.json)
 	case "diff":
-		pos, err := f.parse(args[1:], 2, "two stage numbers: the live stack's and the one to move to")
+		s, err := f.stages(args[1:], 2, "two stage numbers: the live stack's and the one to move to")
 		if err != nil {
 			return err
 		}
-		from, err := stage(pos[0])
-		if err != nil {
-			return err
-		}
-		to, err := stage(pos[1])
-		if err != nil {
-			return err
-		}
-		return diff(ctx, out, eng, stackOr(*f.stack, stackName(from)), to, *f.json)
+		return diff(ctx, out, eng, stackOr(*f.stack, stackName(s[0])), s[1], *f.json)
 	case "verify":
-		if _, err := f.parse(args[1:], 0, "no arguments besides --stack and --json"); err != nil {
+		if err := f.stackOnly(args[1:], "the stack to check, e.g. step4"); err != nil {
 			return err
-		}
-		if *f.stack == "" {
-			return usageError{"verify needs --stack S (the stack to check, e.g. step4)"}
 		}
 		return verifyStack(ctx, out, eng, *f.stack, *f.json)
 	case "troubleshoot":
-		if _, err := f.parse(args[1:], 0, "no arguments besides --stack"); err != nil {
+		if err := f.stackOnly(args[1:], "the stack to look into, e.g. step5"); err != nil {
 			return err
-		}
-		if *f.stack == "" {
-			return usageError{"troubleshoot needs --stack S (the stack to look into, e.g. step5)"}
 		}
 		return troubleshoot(ctx, out, eng, *f.stack)
 	case "prepare":
 		load, pull := f.fs.Bool("load", false, ""), f.fs.Bool("pull", false, "")
-		pos, err := f.parse(args[1:], 1, "one stage number")
-		if err != nil {
-			return err
-		}
-		s, err := stage(pos[0])
+		s, err := f.stages(args[1:], 1, "one stage number")
 		if err != nil {
 			return err
 		}
 		if *pull && !*load {
 			return usageError{"--pull goes with --load"}
 		}
-		return prepare(ctx, out, stackOr(*f.stack, stackName(s)), *load, *pull, *f.json)
+		return prepare(ctx, out, stackOr(*f.stack, stackName(s[0])), *load, *pull, *f.json)
 	case "reset":
 		if _, err := f.parse(args[1:], 0, "no arguments besides --yes"); err != nil {
 			return err
