@@ -11,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
@@ -86,10 +87,18 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 			opts = append(opts, optpreview.ConfigFile(filepath.Join(a.Dir, o.ConfigFile)))
 		}
 		_, err = s.Preview(ctx, opts...)
-	case Up:
+	case Up, Recover:
 		opts := []optup.Option{optup.EventStreams(ch), optup.PolicyPacks(packs...), optup.Diff(), optup.ProgressStreams(diff)}
 		if o.ConfigFile != "" {
 			opts = append(opts, optup.ConfigFile(filepath.Join(a.Dir, o.ConfigFile)))
+		}
+		if op == Recover {
+			// A killed run keeps its lock; with none, Cancel's error says so and is not ours.
+			_ = s.Cancel(ctx)
+			if _, err = s.Refresh(ctx, optrefresh.ClearPendingCreates(), optrefresh.ProgressStreams(diff)); err != nil {
+				close(ch)
+				break
+			}
 		}
 		_, err = s.Up(ctx, opts...)
 	case Destroy:

@@ -27,6 +27,7 @@ const (
   workshop diff N M [--json]             what moving the live stack stepN to stage M adds, changes and removes
   workshop verify --stack S [--json]     check the stack's promises: its objects are there, then its probes
   workshop troubleshoot --stack S        run the read-only troubleshooting commands of the stack's stages
+  workshop recover --stack S             after an interrupted up: unlock, refresh (dropping unrecorded creates), up
   workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
   workshop prepare N [--load [--pull]]   cache the charts and list (or load into kind) every image stages 0..N run
   workshop reset [--yes]                 destroy every stack of this project and check nothing is left
@@ -155,6 +156,11 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 			return err
 		}
 		return verifyStack(ctx, out, eng, *f.stack, *f.json)
+	case "recover":
+		if err := f.stackOnly(args[1:], "the stack whose up was interrupted"); err != nil {
+			return err
+		}
+		return recoverStack(ctx, out, eng, *f.stack, *f.json)
 	case "troubleshoot":
 		if err := f.stackOnly(args[1:], "the stack to look into, e.g. step5"); err != nil {
 			return err

@@ -28,6 +28,9 @@ const (
 	Preview Operation = "preview"
 	Up      Operation = "up"
 	Destroy Operation = "destroy"
+	// Recover finishes what an interrupted up left: the stack unlocked, the creates it did not
+	// record dropped after a refresh reads what really exists, then an up.
+	Recover Operation = "recover"
 )
 
 // Options say how an operation runs.

@@ -98,6 +98,22 @@ func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.S
 		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, steps)
 }
 
+// recoverStack finishes an interrupted up of stack (killed, or its machine lost power): the
+// documented recovery of Pulumi's file backend, as one command.
+func recoverStack(ctx context.Context, out IO, eng Engine, stack string, asJSON bool) error {
+	o := Options{OnStep: progress(out)}
+	if !asJSON {
+		o.Diff = out.Stdout
+	}
+	steps, err := eng.Run(ctx, Recover, stack, o)
+	endProgress(out)
+	if err != nil {
+		return fmt.Errorf("recovering stack %s: %w", stack, err)
+	}
+	return report(out.Stdout, asJSON, fmt.Sprintf("Stack %s recovered: what the up after the refresh changed", stack),
+		map[string]any{"operation": "recover", "stack": stack}, steps)
+}
+
 // diff previews moving the live stack to stage `to`: the stack keeps its own name (so its
 // cluster), and takes that stage's stack file.
 func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON bool) error {

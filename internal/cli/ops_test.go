@@ -141,3 +141,14 @@ func TestResetReportsWhatItCouldNotFinish(t *testing.T) {
 	assert.Contains(t, stdout, "left: kind cluster istio-workshop-old (kind delete cluster --name istio-workshop-old)")
 	assert.Contains(t, stderr, "re-running it finishes the job")
 }
+
+func TestRecoverRunsTheRecoveryOnTheNamedStack(t *testing.T) {
+	eng := &fakeEngine{steps: stageMoveSteps[:3]}
+	code, stdout, stderr := runCLI([]string{"recover", "--stack", "step5"}, eng)
+	require.Equal(t, OK, code, stderr)
+	assert.Equal(t, []string{"recover step5"}, eng.ran)
+	assert.Contains(t, stdout, "Stack step5 recovered")
+	code, _, stderr = runCLI([]string{"recover"}, eng)
+	assert.Equal(t, Usage, code)
+	assert.Contains(t, stderr, "recover needs --stack S")
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"sync"
 	"testing"
 	"time"
@@ -236,6 +237,35 @@ func (p *Project) Pulumi(args ...string) Result {
 	err := cmd.Run()
 	r := Result{Args: args, Stdout: stdout.String(), Stderr: stderr.String(), Err: err, Took: time.Since(start)}
 	p.t.Logf("pulumi %s: %s, err=%v", strings.Join(args, " "), r.Took.Round(time.Millisecond), err)
+	return r
+}
+
+// Running is a CLI run in the background.
+type Running struct {
+	Cmd            *exec.Cmd
+	Stdout, Stderr *bytes.Buffer
+}
+
+// Kill sends SIGKILL to the CLI alone, as `kill -9 PID` would, then, once it is gone, to what
+// is left of its process group (plugins, the program), so the test leaves no process behind.
+func (r *Running) Kill() {
+	_ = r.Cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.Cmd.Wait()
+	_ = syscall.Kill(-r.Cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// Start runs the CLI in the project directory in the background, in its own process group.
+func (p *Project) Start(args ...string) *Running {
+	p.t.Helper()
+	cmd := exec.Command(filepath.Join(paths.ToolsBin(), "pulumi"), append(args, "--non-interactive")...)
+	cmd.Dir, cmd.Env = p.Dir, p.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r := &Running{Cmd: cmd, Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stderr
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	return r
 }
 
