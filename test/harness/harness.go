@@ -15,8 +15,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
