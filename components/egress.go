@@ -81,7 +81,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 		after = append(after, gw)
 	}
 	for _, obj := range EgressObjects(cfg) {
-		if _, err := k8sobj.CustomResource(ctx, obj, append(under, pulumi.DependsOn(after))...); err != nil {
+		if _, err := k8sobj.CustomResourceWith(ctx, obj, ZeroEnums(obj), append(under, pulumi.DependsOn(after))...); err != nil {
 			return nil, err
 		}
 	}
@@ -205,6 +205,25 @@ func egressRoute(host string) *networking.VirtualService {
 		route(EgressGatewayName, host, ""),
 	}
 	return vs
+}
+
+// ZeroEnums writes out the stage's enum values that are proto3 zeros, which JSON leaves out:
+// a reviewer reads `mode: REGISTRY_ONLY`, not `outboundTrafficPolicy: {}`.
+func ZeroEnums(obj k8sobj.Object) []k8sobj.Input {
+	var in []k8sobj.Input
+	switch o := obj.(type) {
+	case *networking.Sidecar:
+		in = append(in, k8sobj.Input{Path: []any{"spec", "outboundTrafficPolicy", "mode"}, Value: pulumi.String(o.Spec.GetOutboundTrafficPolicy().GetMode().String()), Add: true})
+	case *networking.ServiceEntry:
+		in = append(in, k8sobj.Input{Path: []any{"spec", "location"}, Value: pulumi.String(o.Spec.GetLocation().String()), Add: true})
+	case *networking.Gateway:
+		for i, srv := range o.Spec.GetServers() {
+			if srv.GetTls() != nil {
+				in = append(in, k8sobj.Input{Path: []any{"spec", "servers", i, "tls", "mode"}, Value: pulumi.String(srv.GetTls().GetMode().String()), Add: true})
+			}
+		}
+	}
+	return in
 }
 
 // hostName turns an external host into an object name: httpbin.org -> httpbin-org.

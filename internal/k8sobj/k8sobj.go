@@ -53,6 +53,9 @@ func Name(obj Object) string {
 type Input struct {
 	Path  []any
 	Value pulumi.Input
+	// Add lets the last key of Path be new (its parent must exist): for a proto3 enum whose zero
+	// value (REGISTRY_ONLY, PASSTHROUGH, MESH_EXTERNAL) JSON leaves out, written for the reader.
+	Add bool
 }
 
 // CustomResource registers obj. Its TypeMeta must be set (typed clients leave it empty).
@@ -71,7 +74,7 @@ func CustomResourceWith(ctx *pulumi.Context, obj Object, inputs []Input, opts ..
 		return nil, fmt.Errorf("%s %s: %w", gvk.Kind, Name(obj), err)
 	}
 	for _, in := range inputs {
-		if err := set(fields, in.Path, in.Value); err != nil {
+		if err := set(fields, in.Path, in.Value, in.Add); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", gvk.Kind, Name(obj), err)
 		}
 	}
@@ -95,14 +98,14 @@ func CustomResourceWith(ctx *pulumi.Context, obj Object, inputs []Input, opts ..
 
 // set puts v at path in fields. The path must exist: the typed object holds a placeholder, so a
 // renamed field fails here instead of silently adding a new one.
-func set(fields map[string]any, path []any, v any) error {
+func set(fields map[string]any, path []any, v any, add bool) error {
 	var cur any = fields
 	for i, step := range path {
 		last := i == len(path)-1
 		switch c := cur.(type) {
 		case map[string]any:
 			k, ok := step.(string)
-			if _, found := c[k]; !ok || !found {
+			if _, found := c[k]; !ok || !found && !(last && add) {
 				return fmt.Errorf("no field %v at %v", step, path[:i])
 			}
 			if last {

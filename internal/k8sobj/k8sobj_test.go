@@ -30,12 +30,16 @@ func TestFieldsDropTypeMetaAndStatus(t *testing.T) {
 func TestSetReplacesAPlaceholderAndRefusesUnknownPaths(t *testing.T) {
 	f, err := Fields(requestAuthentication())
 	require.NoError(t, err)
-	require.NoError(t, set(f, []any{"spec", "jwtRules", 0, "jwks"}, "real"))
+	require.NoError(t, set(f, []any{"spec", "jwtRules", 0, "jwks"}, "real", false))
 	assert.Equal(t, "real", f["spec"].(map[string]any)["jwtRules"].([]any)[0].(map[string]any)["jwks"])
 
-	assert.ErrorContains(t, set(f, []any{"spec", "jwtRules", 1, "jwks"}, "x"), "no element 1")
-	assert.ErrorContains(t, set(f, []any{"spec", "jwtRule", 0}, "x"), "no field jwtRule")
-	assert.ErrorContains(t, set(f, []any{"spec", "jwtRules", 0, "jwks", "deeper"}, "x"), "not an object or list")
+	assert.ErrorContains(t, set(f, []any{"spec", "jwtRules", 1, "jwks"}, "x", false), "no element 1")
+	assert.ErrorContains(t, set(f, []any{"spec", "jwtRule", 0}, "x", false), "no field jwtRule")
+	assert.ErrorContains(t, set(f, []any{"spec", "jwtRules", 0, "jwks", "deeper"}, "x", false), "not an object or list")
+
+	assert.ErrorContains(t, set(f, []any{"spec", "jwtRules", 0, "newKey"}, "x", false), "no field newKey")
+	require.NoError(t, set(f, []any{"spec", "jwtRules", 0, "newKey"}, "x", true), "add writes a new last key")
+	assert.ErrorContains(t, set(f, []any{"spec", "missing", "newKey"}, "x", true), "no field missing", "only the last key may be new")
 }
 
 func keys(m map[string]any) []string {

@@ -27,7 +27,14 @@ func TestStage6And7WiringPerMode(t *testing.T) {
 	assert.Contains(t, chart["chart"].StringValue(), "manifests/charts/gateway")
 	values := chart["values"].ObjectValue()
 	assert.Equal(t, "ClusterIP", values["service"].ObjectValue()["type"].StringValue(), "reached from inside the mesh only")
-	assert.Contains(t, side.Resources, "kubernetes:networking.istio.io/v1:Sidecar istio-system-default")
+	sc := side.Resources["kubernetes:networking.istio.io/v1:Sidecar istio-system-default"]
+	require.NotNil(t, sc)
+	assert.Equal(t, "REGISTRY_ONLY", sc["spec"].ObjectValue()["outboundTrafficPolicy"].ObjectValue()["mode"].StringValue(),
+		"a proto3 zero enum, written out for the reader")
+	se := side.Resources["kubernetes:networking.istio.io/v1:ServiceEntry istio-egress-httpbin-org"]["spec"].ObjectValue()
+	assert.Equal(t, "MESH_EXTERNAL", se["location"].StringValue())
+	gw := side.Resources["kubernetes:networking.istio.io/v1:Gateway istio-egress-egress-gateway"]["spec"].ObjectValue()
+	assert.Equal(t, "PASSTHROUGH", gw["servers"].ArrayValue()[0].ObjectValue()["tls"].ObjectValue()["mode"].StringValue())
 	assert.Contains(t, side.Resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy egress-demo-egress-through-the-mesh")
 	for k := range side.Resources {
 		assert.False(t, strings.Contains(k, "gateway.networking.k8s.io"), "sidecar mode needs no Gateway API: %s", k)
