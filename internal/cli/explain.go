@@ -46,17 +46,12 @@ func token(ctx context.Context, w io.Writer, eng Engine, stack, persona string) 
 	if err != nil {
 		return fmt.Errorf("reading stack %s: %w", stack, err)
 	}
-	raw, ok := out["tokens"]
-	if !ok {
+	if _, ok := out["tokens"]; !ok {
 		return fmt.Errorf("stack %s has no tokens: tokens are minted from stage 4 (scripts/pulumi up --stack step4)", stack)
 	}
-	tokens := map[string]string{}
-	b, err := json.Marshal(raw)
-	if err == nil {
-		err = json.Unmarshal(b, &tokens)
-	}
+	tokens, err := tokensOf(out)
 	if err != nil {
-		return fmt.Errorf("stack %s: the tokens output is not a map of persona to token: %w", stack, err)
+		return fmt.Errorf("stack %s: %w", stack, err)
 	}
 	tok, ok := tokens[persona]
 	if !ok {
@@ -69,4 +64,21 @@ func token(ctx context.Context, w io.Writer, eng Engine, stack, persona string) 
 	}
 	_, err = fmt.Fprintln(w, tok)
 	return err
+}
+
+// tokensOf reads the stack's tokens output: persona to JWT (none before stage 4).
+func tokensOf(outputs map[string]any) (map[string]string, error) {
+	tokens := map[string]string{}
+	raw, ok := outputs["tokens"]
+	if !ok {
+		return tokens, nil
+	}
+	b, err := json.Marshal(raw)
+	if err == nil {
+		err = json.Unmarshal(b, &tokens)
+	}
+	if err != nil {
+		return map[string]string{}, fmt.Errorf("the tokens output is not a map of persona to token: %w", err)
+	}
+	return tokens, nil
 }

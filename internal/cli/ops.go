@@ -79,65 +79,71 @@ func report(w io.Writer, asJSON bool, title string, head map[string]any, steps [
 	return nil
 }
 
-// apply previews or applies stage s on stack.
-func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.Stage, asJSON bool) error {
-	if !s.Info().Available {
-		return usageError{fmt.Sprintf("stage %d (%s) is not available in this version yet: stages 0–%d are", s, s.Info().Title, config.AvailableUpTo())}
-	}
-	o := Options{OnStep: progress(out)}
+// runReported runs op on stack with Pulumi's diff (unless asJSON) and progress, then reports its
+// steps under title, head being the report's JSON fields.
+func runReported(ctx context.Context, out IO, eng Engine, op Operation, stack, configFile, title string, head map[string]any, asJSON bool) error {
+	o := Options{ConfigFile: configFile, OnStep: progress(out)}
 	if !asJSON {
 		o.Diff = out.Stdout
 	}
-	steps, err := eng.Run(ctx, Operation(op), stack, o)
+	steps, err := eng.Run(ctx, op, stack, o)
 	endProgress(out)
 	if err != nil {
 		return fmt.Errorf("%s of stack %s: %w", op, stack, err)
 	}
+	return report(out.Stdout, asJSON, title, head, steps)
+}
+
+// available refuses a stage this version cannot apply.
+func available(s config.Stage) error {
+	if !s.Info().Available {
+		return usageError{fmt.Sprintf("stage %d (%s) is not available in this version yet: stages 0–%d are", s, s.Info().Title, config.AvailableUpTo())}
+	}
+	return nil
+}
+
+// liveOutputs are the outputs of a stack that has been brought up.
+func liveOutputs(ctx context.Context, eng Engine, stack string) (map[string]any, error) {
+	o, err := eng.Outputs(ctx, stack)
+	if err != nil {
+		return nil, fmt.Errorf("reading stack %s: %w (a live stack is needed: run `workshop up` first)", stack, err)
+	}
+	if _, up := o["stage"]; !up {
+		return nil, fmt.Errorf("stack %s has no resources yet: run `workshop up` first", stack)
+	}
+	return o, nil
+}
+
+// apply previews or applies stage s on stack.
+func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.Stage, asJSON bool) error {
+	if err := available(s); err != nil {
+		return err
+	}
 	verb := map[string]string{"preview": "would change", "up": "changed"}[op]
-	return report(out.Stdout, asJSON, fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, s.Info().Title, op, verb),
-		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, steps)
+	return runReported(ctx, out, eng, Operation(op), stack, "", fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, s.Info().Title, op, verb),
+		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, asJSON)
 }
 
 // recoverStack finishes an interrupted up of stack (killed, or its machine lost power): the
 // documented recovery of Pulumi's file backend, as one command.
 func recoverStack(ctx context.Context, out IO, eng Engine, stack string, asJSON bool) error {
-	o := Options{OnStep: progress(out)}
-	if !asJSON {
-		o.Diff = out.Stdout
-	}
-	steps, err := eng.Run(ctx, Recover, stack, o)
-	endProgress(out)
-	if err != nil {
-		return fmt.Errorf("recovering stack %s: %w", stack, err)
-	}
-	return report(out.Stdout, asJSON, fmt.Sprintf("Stack %s recovered: what the up after the refresh changed", stack),
-		map[string]any{"operation": "recover", "stack": stack}, steps)
+	return runReported(ctx, out, eng, Recover, stack, "", fmt.Sprintf("Stack %s recovered: what the up after the refresh changed", stack),
+		map[string]any{"operation": "recover", "stack": stack}, asJSON)
 }
 
 // diff previews moving the live stack to stage `to`: the stack keeps its own name (so its
 // cluster), and takes that stage's stack file.
 func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON bool) error {
-	if !to.Info().Available {
-		return usageError{fmt.Sprintf("stage %d is not available in this version yet: stages 0–%d are", to, config.AvailableUpTo())}
+	if err := available(to); err != nil {
+		return err
 	}
-	now, err := eng.Outputs(ctx, stack)
+	now, err := liveOutputs(ctx, eng, stack)
 	if err != nil {
-		return fmt.Errorf("reading stack %s: %w (diff compares a live stack with another stage: run `workshop up` first)", stack, err)
+		return err
 	}
-	if _, up := now["stage"]; !up {
-		return fmt.Errorf("stack %s has no resources yet: run `workshop up` first", stack)
-	}
-	o := Options{ConfigFile: filepath.Join(StacksDir, "Pulumi."+stackName(to)+".yaml"), OnStep: progress(out)}
-	if !asJSON {
-		o.Diff = out.Stdout
-	}
-	steps, err := eng.Run(ctx, Preview, stack, o)
-	endProgress(out)
-	if err != nil {
-		return fmt.Errorf("previewing stack %s at stage %d: %w", stack, to, err)
-	}
-	return report(out.Stdout, asJSON, fmt.Sprintf("Moving stack %s from stage %v to stage %d (%s):", stack, now["stage"], to, to.Info().Title),
-		map[string]any{"operation": "diff", "stack": stack, "from": now["stage"], "to": int(to)}, steps)
+	return runReported(ctx, out, eng, Preview, stack, filepath.Join(StacksDir, "Pulumi."+stackName(to)+".yaml"),
+		fmt.Sprintf("Moving stack %s from stage %v to stage %d (%s):", stack, now["stage"], to, to.Info().Title),
+		map[string]any{"operation": "diff", "stack": stack, "from": now["stage"], "to": int(to)}, asJSON)
 }
 
 // findLeftovers is leftovers.Find; tests replace it.

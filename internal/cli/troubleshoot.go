@@ -28,14 +28,11 @@ var (
 // troubleshoot runs the read-only troubleshooting commands of every stage up to the stack's, in
 // its mesh mode, against its cluster, and reports the ones that fail.
 func troubleshoot(ctx context.Context, out IO, eng Engine, stack string) error {
-	o, err := eng.Outputs(ctx, stack)
+	o, err := liveOutputs(ctx, eng, stack)
 	if err != nil {
-		return fmt.Errorf("reading stack %s: %w", stack, err)
+		return err
 	}
-	n, ok := o["stage"].(float64)
-	if !ok {
-		return fmt.Errorf("stack %s has no resources: run `workshop up N --stack %s` first", stack, stack)
-	}
+	n, _ := o["stage"].(float64)
 	mode, _ := o["meshMode"].(string)
 	kubeconfig, _ := o["kubeconfig"].(string)
 	dir, err := os.MkdirTemp("", "workshop-troubleshoot-")

@@ -43,12 +43,9 @@ type verifyReport struct {
 // verify checks that every object the stack made is in the cluster, then runs the stage's
 // probes (on the local control plane no container runs, so only the objects are checked).
 func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON bool) error {
-	o, err := eng.Outputs(ctx, stack)
+	o, err := liveOutputs(ctx, eng, stack)
 	if err != nil {
-		return fmt.Errorf("reading stack %s: %w", stack, err)
-	}
-	if _, up := o["stage"]; !up {
-		return fmt.Errorf("stack %s has no resources: run `workshop up N --stack %s` first", stack, stack)
+		return err
 	}
 	kubeconfig, _ := o["kubeconfig"].(string)
 	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
@@ -99,14 +96,13 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON b
 		}
 		endProgress(out)
 	}
-	rep.Pass = len(rep.Missing) == 0 && len(rep.Unchecked) == 0
 	failed := 0
 	for _, r := range rep.Probes {
 		if !r.Pass {
 			failed++
 		}
 	}
-	rep.Pass = rep.Pass && failed == 0
+	rep.Pass = len(rep.Missing) == 0 && len(rep.Unchecked) == 0 && failed == 0
 
 	if asJSON {
 		enc := json.NewEncoder(out.Stdout)
@@ -140,13 +136,6 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON b
 // credentials are the stack's CA, client certificate and tokens, from its outputs.
 func credentials(o map[string]any) verify.Credentials {
 	str := func(k string) []byte { s, _ := o[k].(string); return []byte(s) }
-	c := verify.Credentials{RootCA: str("rootCa"), ClientCert: str("clientCert"), ClientKey: str("clientKey"), Tokens: map[string]string{}}
-	if t, ok := o["tokens"].(map[string]any); ok {
-		for k, v := range t {
-			if s, ok := v.(string); ok {
-				c.Tokens[k] = s
-			}
-		}
-	}
-	return c
+	tokens, _ := tokensOf(o) // before stage 4 there are none; a probe needing one says so
+	return verify.Credentials{RootCA: str("rootCa"), ClientCert: str("clientCert"), ClientKey: str("clientKey"), Tokens: tokens}
 }
