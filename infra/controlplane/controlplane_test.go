@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,4 +63,25 @@ func TestStopOfAControlPlaneThatNeverStartedIsFine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, st.Running)
 	assert.False(t, st.Ready)
+}
+
+// A process is ours from the moment spawn returns: the kernel shows an empty command line for a
+// moment after exec, which once made a start-up judge a live etcd dead (and leave it running).
+func TestOwnsAProcessRightAfterItIsSpawned(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cp")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "logs"), 0o700))
+	cp := &ControlPlane{Name: "t3", Dir: dir, Bin: "/bin"}
+	for range 200 {
+		pid, err := cp.spawn("sh", "-c", "sleep 5", dir) // dir is $0: on the command line, as with our binaries
+		require.NoError(t, err)
+		owned := cp.owns(pid)
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		require.True(t, owned, "pid %d, spawned a moment ago, is not judged ours", pid)
+	}
+	other := &ControlPlane{Name: "t4", Dir: dir + "-other", Bin: "/bin"}
+	pid, err := cp.spawn("sh", "-c", "sleep 5", dir)
+	require.NoError(t, err)
+	defer syscall.Kill(-pid, syscall.SIGKILL)
+	assert.False(t, other.owns(pid), "a process naming another directory is not ours")
+	assert.False(t, cp.owns(1<<22+1), "a pid that does not exist is not ours")
 }

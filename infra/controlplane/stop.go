@@ -61,17 +61,35 @@ func (c *ControlPlane) owns(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
-	}
-	if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
-		// A zombie (state Z) has exited; only its parent has not reaped it yet.
-		if i := bytes.LastIndexByte(st, ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+	// Right after exec the kernel has already closed the exec pipe (so exec.Cmd.Start has
+	// returned) but not yet set up the new command line: /proc/PID/cmdline reads empty for a
+	// moment. Read again instead of judging the process gone.
+	for range 100 {
+		cmdline, alive := procCmdline(pid)
+		if !alive {
 			return false
 		}
+		if cmdline != "" {
+			return strings.Contains(cmdline, c.Dir)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return strings.Contains(string(bytes.ReplaceAll(raw, []byte{0}, []byte{' '})), c.Dir)
+	return false // a process whose command line stays empty (a kernel thread) is not ours
+}
+
+// procCmdline returns pid's command line (arguments joined by spaces) and whether the process is
+// alive; a zombie (state Z) has exited, only its parent has not reaped it yet.
+func procCmdline(pid int) (string, bool) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return "", false
+	}
+	if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+		if i := bytes.LastIndexByte(st, ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+			return "", false
+		}
+	}
+	return strings.TrimSpace(string(bytes.ReplaceAll(raw, []byte{0}, []byte{' '}))), true
 }
 
 // waitPortClosed waits until nothing listens on the loopback port.
