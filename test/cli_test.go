@@ -2,31 +2,42 @@ package test
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/istio-workshop/istio-workshop/internal/cli"
+	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/internal/workshop"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
-// TestWorkshopCLI drives a stack through the presenter's CLI (Automation API, real engine, local
-// control plane): up, verify, a deletion behind the stack's back that verify catches, a diff to
-// the next stage, then reset, which leaves no stack, process, port or directory behind.
+// TestWorkshopCLI drives stacks through the presenter's CLI (Automation API, real engine, local
+// control planes): `up 4`; verify passes, then fails on an object deleted and on the mesh-wide
+// PeerAuthentication edited behind the stack's back, and passes again after `up --refresh`;
+// `diff 4 5` lists exactly the resources stage 5 adds; then `reset`, killed half-way through
+// its destroys and re-run, leaves no stack, process, port or directory of either cluster.
 func TestWorkshopCLI(t *testing.T) {
 	harness.Require(t)
 	p := harness.NewProject(t)
-	for _, n := range []string{"1", "2"} {
-		p.WriteStack("step"+n, map[string]string{
-			"workshop:stage":           n,
+	stack := func(stage, cluster string) map[string]string {
+		return map[string]string{
+			"workshop:stage":           stage,
 			"workshop:meshMode":        "sidecar",
 			"workshop:clusterProvider": "local",
-			"workshop:clusterName":     "e2e-cli",
+			"workshop:clusterName":     cluster,
 			"workshop:chartSource":     "module",
-		})
+		}
 	}
+	p.WriteStack("step0", stack("0", "e2e-cli-b")) // a second stack, on a cluster of its own
+	p.WriteStack("step4", stack("4", "e2e-cli"))
+	p.WriteStack("step5", stack("5", "e2e-cli"))
 	must := func(args ...string) harness.Result {
 		t.Helper()
 		r := p.Workshop(args...)
@@ -34,13 +45,11 @@ func TestWorkshopCLI(t *testing.T) {
 		return r
 	}
 
-	up := must("up", "1", "--json")
+	must("up", "0")
+	up := must("up", "4", "--json")
 	var applied struct {
-		Changes []struct {
-			Kind   string `json:"kind"`
-			Create int    `json:"create"`
-		} `json:"changes"`
-		NotCreates []any `json:"notCreates"`
+		Changes    []cli.Changes `json:"changes"`
+		NotCreates []any         `json:"notCreates"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(up.Stdout), &applied), up.String())
 	creates := map[string]int{}
@@ -51,45 +60,102 @@ func TestWorkshopCLI(t *testing.T) {
 	assert.GreaterOrEqual(t, creates["Deployment"], 6, "Bookinfo's deployments")
 	assert.Empty(t, applied.NotCreates, "an up from empty only creates")
 
-	v := must("verify", "--stack", "step1")
-	assert.Contains(t, v.Stdout, "0 missing from the cluster, 0 not checked")
+	v := must("verify", "--stack", "step4")
+	assert.Contains(t, v.Stdout, "0 missing from the cluster, 0 changed, 0 not checked")
 	assert.Contains(t, v.Stdout, "not run: on the local control plane")
 
+	// Behind the stack's back: a workload deleted, mTLS relaxed.
 	cpDir := filepath.Join(p.Cache, "controlplanes", "e2e-cli")
 	kc := filepath.Join(cpDir, "kubeconfig")
 	harness.Kubectl(t, kc, "delete", "deployment", "-n", "bookinfo", "details-v1")
-	v = p.Workshop("verify", "--stack", "step1")
-	require.Error(t, v.Err, "an object deleted behind the stack's back fails verify")
+	harness.Kubectl(t, kc, "patch", "peerauthentications.security.istio.io", "-n", "istio-system", "default", "--type", "merge", "-p", `{"spec":{"mtls":{"mode":"PERMISSIVE"}}}`)
+	v = p.Workshop("verify", "--stack", "step4")
+	require.Error(t, v.Err, "verify fails:\n%s", v.Stdout)
 	assert.Contains(t, v.Stdout, "missing: Deployment bookinfo/details-v1")
+	assert.Contains(t, v.Stdout, "changed: PeerAuthentication istio-system/default")
+	assert.Contains(t, v.Stdout, `spec.mtls.mode: want "STRICT", got "PERMISSIVE"`)
+	// The documented repair puts both back.
+	p.MustPulumi("up", "--yes", "--refresh", "--stack", "step4")
+	assert.Equal(t, "STRICT", harness.Kubectl(t, kc, "get", "peerauthentications.security.istio.io", "-n", "istio-system", "default", "-o", "jsonpath={.spec.mtls.mode}"))
+	v = must("verify", "--stack", "step4")
+	assert.Contains(t, v.Stdout, "0 missing from the cluster, 0 changed")
 
-	d := must("diff", "1", "2", "--json")
+	// diff 4 5: exactly what the program adds at stage 5 (counted by kind from the same program
+	// under mocks), and the one update stage 5 states.
+	d := must("diff", "4", "5", "--json")
 	var moved struct {
-		Changes    []map[string]any `json:"changes"`
-		NotCreates []struct {
-			Op   string `json:"op"`
-			Type string `json:"type"`
-		} `json:"notCreates"`
+		Changes    []cli.Changes `json:"changes"`
+		NotCreates []cli.Step    `json:"notCreates"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(d.Stdout), &moved), d.String())
-	assert.NotEmpty(t, moved.Changes)
-	for _, s := range moved.NotCreates {
-		// The ingress Gateway gains HTTPS; the deleted Deployment is put back.
-		assert.Contains(t, []string{"kubernetes:networking.istio.io/v1:Gateway", "kubernetes:apps/v1:Deployment"}, s.Type, "%+v", s)
+	got := map[string]int{}
+	for _, c := range moved.Changes {
+		if c.Create > 0 {
+			got[c.Kind] = c.Create
+		}
 	}
+	assert.Equal(t, added(t, stack("4", "e2e-cli"), stack("5", "e2e-cli")), got, "diff 4 5 creates exactly stage 5's resources")
+	require.Len(t, moved.NotCreates, 1, "%+v", moved.NotCreates)
+	assert.Equal(t, "update", moved.NotCreates[0].Op)
+	assert.Equal(t, "VirtualService", moved.NotCreates[0].Kind(), "the ingress route gains the beta route")
 
-	stateBefore, err := os.ReadFile(filepath.Join(cpDir, "state.json"))
+	// reset, killed half-way through destroying stage 4's stack, then re-run.
+	ports := controlPlanePorts(t, cpDir)
+	bDir := filepath.Join(p.Cache, "controlplanes", "e2e-cli-b")
+	for name, port := range controlPlanePorts(t, bDir) {
+		ports["b-"+name] = port
+	}
+	run := p.StartWorkshop("reset", "--yes")
+	require.Eventually(t, func() bool { return strings.Contains(run.Stdout.String(), "destroying stack step4") }, 3*time.Minute, 200*time.Millisecond,
+		"reset reaches stack step4:\n%s", run.Stdout)
+	time.Sleep(time.Duration(3+rand.IntN(15)) * time.Second)
+	require.Nil(t, run.Cmd.ProcessState, "reset was still destroying when killed:\n%s", run.Stdout)
+	run.KillGroup()
+	t.Logf("reset killed:\n%s", tail(run.Stdout.String(), 10))
+
+	r := must("reset", "--yes")
+	assert.Contains(t, r.Stdout, "no stack, cluster, control plane, process, port or kubeconfig context of ours is left")
+	for _, dir := range []string{cpDir, bDir} {
+		assert.Empty(t, harness.Processes(dir), "no control plane process is left")
+		_, err := os.Stat(dir)
+		assert.True(t, os.IsNotExist(err), "the control plane's directory %s is removed", dir)
+	}
+	for name, port := range ports {
+		assert.False(t, harness.Listening(port), "port %d (%s) is closed", port, name)
+	}
+	assert.Equal(t, "[]", strings.TrimSpace(p.MustPulumi("stack", "ls", "--json").Stdout), "no stack is left")
+	assert.Contains(t, must("reset", "--yes").Stdout, "0 stack(s) destroyed", "a second reset finds nothing to do")
+}
+
+// controlPlanePorts are the ports a local control plane listens on, from its state file.
+func controlPlanePorts(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	require.NoError(t, err)
 	var cp struct {
 		Ports map[string]int `json:"ports"`
 	}
-	require.NoError(t, json.Unmarshal(stateBefore, &cp))
-	r := must("reset", "--yes")
-	assert.Contains(t, r.Stdout, "1 stack(s) destroyed; no stack, cluster, control plane")
-	assert.Empty(t, harness.Processes(cpDir), "no control plane process is left")
-	for name, port := range cp.Ports {
-		assert.False(t, harness.Listening(port), "port %d (%s) is closed", port, name)
+	require.NoError(t, json.Unmarshal(raw, &cp))
+	return cp.Ports
+}
+
+// added counts by kind the resources the program registers with config `to` and not with
+// `from` (under Pulumi's mocks: the same program, no cluster).
+func added(t *testing.T, from, to map[string]string) map[string]int {
+	t.Helper()
+	before, err := mockstack.Run(t, workshop.Program, "from", from)
+	require.NoError(t, err)
+	after, err := mockstack.Run(t, workshop.Program, "to", to)
+	require.NoError(t, err)
+	out := map[string]int{}
+	for key := range after.Resources {
+		if _, ok := before.Resources[key]; ok {
+			continue
+		}
+		typ, _, _ := strings.Cut(key, " ")
+		if kind := (cli.Step{Type: typ}).Kind(); kind != "" {
+			out[kind]++
+		}
 	}
-	_, err = os.Stat(cpDir)
-	assert.True(t, os.IsNotExist(err), "the control plane's directory is removed")
-	assert.Contains(t, must("reset", "--yes").Stdout, "0 stack(s) destroyed", "a second reset finds nothing to do")
+	return out
 }

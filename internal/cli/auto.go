@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -102,6 +103,10 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 		}
 		_, err = s.Up(ctx, opts...)
 	case Destroy:
+		// A destroy killed half-way (a reset interrupted) leaves its lock: re-running finishes it.
+		if staleLocked(os.Getenv("PULUMI_BACKEND_URL"), stack) {
+			_ = s.Cancel(ctx)
+		}
 		_, err = s.Destroy(ctx, optdestroy.EventStreams(ch), optdestroy.ProgressStreams(diff))
 	default:
 		close(ch)
@@ -131,7 +136,7 @@ func (a AutoEngine) Resources(ctx context.Context, stack string) ([]Resource, er
 	}
 	out := make([]Resource, 0, len(d.Resources))
 	for _, r := range d.Resources {
-		out = append(out, Resource{Type: string(r.Type), URN: string(r.URN), Outputs: r.Outputs})
+		out = append(out, Resource{Type: string(r.Type), URN: string(r.URN), Outputs: r.Outputs, Inputs: r.Inputs})
 	}
 	return out, nil
 }

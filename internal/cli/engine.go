@@ -48,6 +48,7 @@ type Resource struct {
 	Type    string
 	URN     string
 	Outputs map[string]any
+	Inputs  map[string]any
 }
 
 // Step is one resource step of an operation.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
@@ -16,9 +18,9 @@ import (
 
 // The checks verify runs; tests replace them.
 var (
-	missingObjects = verify.Missing
-	hostProbe      = verify.Host
-	clusterProbe   = func(ctx context.Context, cfg *rest.Config, p components.Probe, c verify.Credentials) verify.Result {
+	checkObjects = verify.Objects
+	hostProbe    = verify.Host
+	clusterProbe = func(ctx context.Context, cfg *rest.Config, p components.Probe, c verify.Credentials) verify.Result {
 		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			return verify.Result{Probe: p, Got: components.Refused, Detail: err.Error(), Pass: verify.Passes(p.Expect, components.Refused)}
@@ -29,15 +31,16 @@ var (
 
 // verifyReport is verify's --json output.
 type verifyReport struct {
-	Stack     string             `json:"stack"`
-	Stage     any                `json:"stage"`
-	Objects   int                `json:"objects"`
-	Missing   []string           `json:"missing"`
-	Unchecked []string           `json:"unchecked"`
-	Traffic   string             `json:"traffic"` // "checked", or why not
-	Probes    []verify.Result    `json:"probes"`
-	Skipped   []components.Probe `json:"skipped"`
-	Pass      bool               `json:"pass"`
+	Stack     string              `json:"stack"`
+	Stage     any                 `json:"stage"`
+	Objects   int                 `json:"objects"`
+	Missing   []string            `json:"missing"`
+	Drifted   map[string][]string `json:"drifted"`
+	Unchecked []string            `json:"unchecked"`
+	Traffic   string              `json:"traffic"` // "checked", or why not
+	Probes    []verify.Result     `json:"probes"`
+	Skipped   []components.Probe  `json:"skipped"`
+	Pass      bool                `json:"pass"`
 }
 
 // verify checks that every object the stack made is in the cluster, then runs the stage's
@@ -59,20 +62,24 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON b
 	var objs []verify.Object
 	for _, r := range resources {
 		if strings.HasPrefix(r.Type, "kubernetes:") && !strings.HasPrefix(r.Type, "kubernetes:helm.sh") && !strings.HasPrefix(r.Type, "kubernetes:yaml") {
-			if obj, ok := verify.ObjectOf(r.Outputs); ok {
+			if obj, ok := verify.ObjectOf(r.Outputs, r.Inputs); ok {
 				objs = append(objs, obj)
 			}
 		}
 	}
 	rep := verifyReport{Stack: stack, Stage: o["stage"], Objects: len(objs), Missing: []string{}, Unchecked: []string{}, Probes: []verify.Result{}, Skipped: []components.Probe{}}
-	missing, unchecked, err := missingObjects(ctx, cfg, objs)
+	checked, err := checkObjects(ctx, cfg, objs)
 	if err != nil {
 		return fmt.Errorf("checking the objects of stack %s: %w", stack, err)
 	}
-	for _, m := range missing {
+	for _, m := range checked.Missing {
 		rep.Missing = append(rep.Missing, m.String())
 	}
-	rep.Unchecked = append(rep.Unchecked, unchecked...)
+	rep.Drifted = checked.Drifted
+	if rep.Drifted == nil {
+		rep.Drifted = map[string][]string{}
+	}
+	rep.Unchecked = append(rep.Unchecked, checked.Unchecked...)
 
 	var probes []components.Probe
 	if raw, err := json.Marshal(o["probes"]); err == nil {
@@ -102,7 +109,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON b
 			failed++
 		}
 	}
-	rep.Pass = len(rep.Missing) == 0 && len(rep.Unchecked) == 0 && failed == 0
+	rep.Pass = len(rep.Missing) == 0 && len(rep.Drifted) == 0 && len(rep.Unchecked) == 0 && failed == 0
 
 	if asJSON {
 		enc := json.NewEncoder(out.Stdout)
@@ -112,9 +119,15 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON b
 		}
 	} else {
 		w := out.Stdout
-		fmt.Fprintf(w, "Stack %s, stage %v\n\nObjects: %d in the stack, %d missing from the cluster, %d not checked\n", stack, o["stage"], len(objs), len(rep.Missing), len(rep.Unchecked))
+		fmt.Fprintf(w, "Stack %s, stage %v\n\nObjects: %d in the stack, %d missing from the cluster, %d changed, %d not checked\n", stack, o["stage"], len(objs), len(rep.Missing), len(rep.Drifted), len(rep.Unchecked))
 		for _, m := range rep.Missing {
-			fmt.Fprintf(w, "  missing: %s (deleted behind the stack's back: `scripts/pulumi refresh --stack %s` then `up` puts it back)\n", m, stack)
+			fmt.Fprintf(w, "  missing: %s (deleted behind the stack's back: `scripts/pulumi up --refresh --stack %s` puts it back)\n", m, stack)
+		}
+		for _, name := range slices.Sorted(maps.Keys(rep.Drifted)) {
+			fmt.Fprintf(w, "  changed: %s (edited behind the stack's back: `scripts/pulumi up --refresh --stack %s` puts it back)\n", name, stack)
+			for _, d := range rep.Drifted[name] {
+				fmt.Fprintf(w, "    %s\n", d)
+			}
 		}
 		for _, u := range rep.Unchecked {
 			fmt.Fprintf(w, "  not checked: %s\n", u)
@@ -128,7 +141,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON b
 		}
 	}
 	if !rep.Pass {
-		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d not checked, %d probe(s) failed", stack, len(rep.Missing), len(rep.Unchecked), failed)
+		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) failed", stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), failed)
 	}
 	return nil
 }

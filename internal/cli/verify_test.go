@@ -38,17 +38,21 @@ func verifyEngine(provider string) *fakeEngine {
 	}
 }
 
-// fakeChecks replaces verify's checks; missing are the objects to report gone, got the answer
-// every probe gets.
-func fakeChecks(t *testing.T, missing []verify.Object, got int) *[]verify.Object {
+// fakeChecks replaces verify's checks; missing are the objects to report gone, drifted the
+// edited ones, got the answer every probe gets.
+func fakeChecks(t *testing.T, missing []verify.Object, drifted map[string][]string, got int) *[]verify.Object {
 	t.Helper()
-	m, h, c := missingObjects, hostProbe, clusterProbe
-	t.Cleanup(func() { missingObjects, hostProbe, clusterProbe = m, h, c })
+	m, h, c := checkObjects, hostProbe, clusterProbe
+	t.Cleanup(func() { checkObjects, hostProbe, clusterProbe = m, h, c })
 	var checked []verify.Object
-	missingObjects = func(_ context.Context, cfg *rest.Config, objs []verify.Object) ([]verify.Object, []string, error) {
+	checkObjects = func(_ context.Context, cfg *rest.Config, objs []verify.Object) (verify.Checked, error) {
 		assert.Equal(t, "https://127.0.0.1:6443", cfg.Host, "the stack's own cluster")
 		checked = objs
-		return missing, nil, nil
+		res := verify.Checked{Missing: missing}
+		if len(missing) == 0 && drifted != nil {
+			res.Drifted = drifted
+		}
+		return res, nil
 	}
 	answer := func(p components.Probe, c verify.Credentials) verify.Result {
 		assert.Equal(t, "eyJ.alice", c.Tokens["alice"])
@@ -62,7 +66,7 @@ func fakeChecks(t *testing.T, missing []verify.Object, got int) *[]verify.Object
 }
 
 func TestVerifyOnTheLocalControlPlaneChecksObjectsOnly(t *testing.T) {
-	checked := fakeChecks(t, nil, 200)
+	checked := fakeChecks(t, nil, nil, 200)
 	code, stdout, stderr := runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
 	require.Equal(t, OK, code, stderr)
 	assert.Equal(t, []verify.Object{{APIVersion: "v1", Kind: "Namespace", Name: "bookinfo"}, {APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, *checked,
@@ -71,15 +75,22 @@ func TestVerifyOnTheLocalControlPlaneChecksObjectsOnly(t *testing.T) {
 	assert.Contains(t, stdout, "not run: on the local control plane objects exist but no container runs")
 	assert.Contains(t, stdout, "skipped  stage 3 plaintext")
 
-	fakeChecks(t, []verify.Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, 200)
+	fakeChecks(t, []verify.Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, nil, 200)
 	code, stdout, stderr = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stdout, "missing: Deployment bookinfo/details-v1 (deleted behind the stack's back")
 	assert.Contains(t, stderr, "1 object(s) missing")
+
+	fakeChecks(t, nil, map[string][]string{"PeerAuthentication istio-system/default": {`spec.mtls.mode: want "STRICT", got "PERMISSIVE"`}}, 200)
+	code, stdout, stderr = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stdout, "changed: PeerAuthentication istio-system/default (edited behind the stack's back")
+	assert.Contains(t, stdout, `    spec.mtls.mode: want "STRICT", got "PERMISSIVE"`)
+	assert.Contains(t, stderr, "0 object(s) missing, 1 changed")
 }
 
 func TestVerifyRunsTheProbesOnARealCluster(t *testing.T) {
-	fakeChecks(t, nil, 200)
+	fakeChecks(t, nil, nil, 200)
 	code, stdout, _ := runCLI([]string{"verify", "--stack", "step3", "--json"}, verifyEngine("kind"))
 	assert.Equal(t, Failed, code, "the plaintext probe expects a refusal and got 200")
 	var rep verifyReport
@@ -90,7 +101,7 @@ func TestVerifyRunsTheProbesOnARealCluster(t *testing.T) {
 	assert.False(t, rep.Pass)
 	assert.Equal(t, "checked", rep.Traffic)
 
-	fakeChecks(t, nil, components.Refused)
+	fakeChecks(t, nil, nil, components.Refused)
 	code, stdout, _ = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("kind"))
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stdout, "FAIL  stage 2 https")

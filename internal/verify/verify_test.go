@@ -143,3 +143,58 @@ func TestProbePodKeepsTheTokenInASecret(t *testing.T) {
 	assert.Equal(t, "verify-1", pod.Spec.Volumes[0].Secret.SecretName)
 	assert.Equal(t, "Never", string(pod.Spec.RestartPolicy))
 }
+
+func TestObjectOfComparesLabelsEverywhereAndSpecOfSecurityObjects(t *testing.T) {
+	meta := func(ns, name string) map[string]any { return map[string]any{"name": name, "namespace": ns} }
+	pa, ok := ObjectOf(
+		map[string]any{"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication", "metadata": meta("istio-system", "default")},
+		map[string]any{"metadata": map[string]any{"name": "default", "labels": map[string]any{"app": "x"}}, "spec": map[string]any{"mtls": map[string]any{"mode": "STRICT"}}})
+	require.True(t, ok)
+	assert.Equal(t, map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "x"}}, "spec": map[string]any{"mtls": map[string]any{"mode": "STRICT"}}}, pa.Want)
+
+	deploy, ok := ObjectOf(
+		map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("bookinfo", "details-v1")},
+		map[string]any{"spec": map[string]any{"replicas": 1.0}})
+	require.True(t, ok)
+	assert.Nil(t, deploy.Want, "a workload's spec is the controllers' to change: only its existence is checked")
+
+	secret, ok := ObjectOf(
+		map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": meta("istio-ingress", "jwt")},
+		map[string]any{"metadata": map[string]any{"labels": map[string]any{"a": "b"}}, "data": map[string]any{"k": "v"}})
+	require.True(t, ok)
+	assert.Nil(t, secret.Want, "a secret is never compared")
+
+	_, ok = ObjectOf(map[string]any{"resources": []any{}}, nil)
+	assert.False(t, ok, "a chart is not an object")
+}
+
+func TestDriftFindsWhatWasEditedAndIgnoresWhatTheClusterAdds(t *testing.T) {
+	want := map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"istio.io/dataplane-mode": "ambient"}},
+		"spec": map[string]any{
+			"mtls":  map[string]any{"mode": "STRICT"},
+			"ports": []any{map[string]any{"port": 15008.0, "protocol": "TCP"}},
+			"empty": map[string]any{},
+			"token": map[string]any{secretSig: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"},
+		},
+	}
+	live := map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"istio.io/dataplane-mode": "ambient", "kubernetes.io/metadata.name": "bookinfo"}, "uid": "1"},
+		"spec": map[string]any{
+			"mtls":  map[string]any{"mode": "STRICT"},
+			"ports": []any{map[string]any{"port": int64(15008), "protocol": "TCP", "endPort": nil}},
+			"token": "whatever the cluster holds",
+		},
+		"status": map[string]any{"ok": true},
+	}
+	assert.Empty(t, Drift(want, live), "defaults, status, other labels, int64 numbers, an absent empty map and a secret are no drift")
+
+	live["spec"].(map[string]any)["mtls"] = map[string]any{"mode": "PERMISSIVE"}
+	live["spec"].(map[string]any)["ports"] = []any{}
+	delete(live["metadata"].(map[string]any)["labels"].(map[string]any), "istio.io/dataplane-mode")
+	assert.Equal(t, []string{
+		`metadata.labels.istio.io/dataplane-mode: want "ambient", got nothing`,
+		`spec.mtls.mode: want "STRICT", got "PERMISSIVE"`,
+		`spec.ports: want [{"port":15008,"protocol":"TCP"}], got []`,
+	}, Drift(want, live))
+}

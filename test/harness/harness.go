@@ -211,9 +211,7 @@ func (r Result) Errors() string {
 // Workshop runs the presenter's CLI in the project directory, with the project's environment.
 func (p *Project) Workshop(args ...string) Result {
 	p.t.Helper()
-	cmd := exec.Command(CLI(p.t), args...)
-	// The project directory is a copy without policies/: run the repository's pack.
-	cmd.Dir, cmd.Env = p.Dir, append(slices.Clone(p.env), "WORKSHOP_POLICY_PACK="+filepath.Join(Root(), "policies"))
+	cmd := p.workshopCmd(args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -221,6 +219,14 @@ func (p *Project) Workshop(args ...string) Result {
 	r := Result{Args: append([]string{"(workshop)"}, args...), Stdout: stdout.String(), Stderr: stderr.String(), Err: err, Took: time.Since(start)}
 	p.t.Logf("workshop %s: %s, err=%v", strings.Join(args, " "), r.Took.Round(time.Millisecond), err)
 	return r
+}
+
+// workshopCmd is the presenter's CLI in the project directory, with the project's environment.
+func (p *Project) workshopCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(CLI(p.t), args...)
+	// The project directory is a copy without policies/: run the repository's pack.
+	cmd.Dir, cmd.Env = p.Dir, append(slices.Clone(p.env), "WORKSHOP_POLICY_PACK="+filepath.Join(Root(), "policies"))
+	return cmd
 }
 
 // Pulumi runs the CLI in the project directory.
@@ -259,6 +265,16 @@ func (p *Project) Start(args ...string) *Running {
 	p.t.Helper()
 	cmd := exec.Command(filepath.Join(paths.ToolsBin(), "pulumi"), append(args, "--non-interactive")...)
 	cmd.Dir, cmd.Env = p.Dir, p.env
+	return p.background(cmd)
+}
+
+// StartWorkshop runs the presenter's CLI in the background, in its own process group.
+func (p *Project) StartWorkshop(args ...string) *Running {
+	p.t.Helper()
+	return p.background(p.workshopCmd(args...))
+}
+
+func (p *Project) background(cmd *exec.Cmd) *Running {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r := &Running{Cmd: cmd, Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stderr
@@ -267,6 +283,13 @@ func (p *Project) Start(args ...string) *Running {
 	}
 	p.t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	return r
+}
+
+// KillGroup sends SIGKILL to the whole process group at once (the CLI, the Pulumi CLI it runs,
+// the plugins), as a closed terminal or a crashed laptop would.
+func (r *Running) KillGroup() {
+	_ = syscall.Kill(-r.Cmd.Process.Pid, syscall.SIGKILL)
+	_ = r.Cmd.Wait()
 }
 
 // MustPulumi runs the CLI and fails the test if it fails.
