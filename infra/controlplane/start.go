@@ -27,8 +27,10 @@ import (
 
 // Start brings the control plane up and waits until it is ready: nodes Ready and the default
 // service account present (pods are refused before it exists). A running, healthy control plane
-// is left as it is. If anything fails, everything started so far is stopped and the directory
-// removed, so a failed start leaves nothing behind.
+// is left as it is. One whose processes died (a reboot, a crash, one killed) is resumed: the
+// dead processes are started again on the same ports and data, so every object is kept. If a
+// fresh start fails, everything started so far is stopped and the directory removed, so a
+// failed start leaves nothing behind.
 func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	if err := c.checkBinaries(); err != nil {
 		return err
@@ -38,7 +40,14 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		if err == nil && st.Ready {
 			return nil
 		}
-		// Half-started or crashed: start again from nothing.
+		if s, err := c.readState(); err == nil && s.PIDs[procLB] != 0 {
+			// It was fully started once: its data is worth keeping.
+			if err := c.run(ctx, s); err != nil {
+				return fmt.Errorf("resuming %s: %w (`workshop-local stop --name %s` removes it, and a start then begins from nothing)", c.Name, err, c.Name)
+			}
+			return nil
+		}
+		// Half-started: start again from nothing.
 		if err := c.Stop(ctx); err != nil {
 			return fmt.Errorf("cleaning up the previous run of %s: %w", c.Name, err)
 		}
@@ -71,73 +80,81 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	if err := c.writeKubeconfig(s.Ports[procAPIServer]); err != nil {
 		return err
 	}
-	start := func(name string, args ...string) error {
-		pid, err := c.spawn(name, args...)
-		if err != nil {
-			return err
-		}
-		s.PIDs[name] = pid
-		return c.writeState(s)
-	}
+	return c.run(ctx, s)
+}
 
+// run starts, in order, every process of s that is not running, waiting for etcd and the API
+// server to answer before starting what needs them, then makes sure the nodes exist and are
+// Ready. The command lines depend only on the state (ports) and the directory, so a process
+// started again is the same process.
+func (c *ControlPlane) run(ctx context.Context, s *state) error {
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(s.Ports[procEtcd])
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(s.Ports["etcd-peer"])
-	if err := start(procEtcd, "--name=workshop", "--data-dir="+c.path("etcd"),
-		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
-		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL,
-		"--initial-cluster=workshop="+peerURL, "--unsafe-no-fsync", "--log-level=warn"); err != nil {
-		return err
-	}
-	if err := c.waitFor(ctx, procEtcd, 30*time.Second, func(ctx context.Context) error { return httpOK(ctx, etcdURL+"/health") }); err != nil {
-		return err
-	}
-	if err := start(procAPIServer, "--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(s.Ports[procAPIServer]),
-		"--tls-cert-file="+c.path("apiserver.crt"), "--tls-private-key-file="+c.path("apiserver.key"),
-		"--client-ca-file="+c.path("ca.crt"),
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+c.path("sa.pub"), "--service-account-signing-key-file="+c.path("sa.key"),
-		"--service-cluster-ip-range="+ServiceCIDR,
-		"--authorization-mode=Node,RBAC",
-		// The kubernetes Endpoints would hold 127.0.0.1, which validation rejects.
-		"--endpoint-reconciler-type=none",
-		// Webhook backends are simulated pods that cannot answer: never call them.
-		"--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
-		"--kubelet-preferred-address-types=InternalIP",
-		"--allow-privileged=true", "--profiling=false"); err != nil {
-		return err
-	}
+	kubeconfig := c.KubeconfigPath()
 	client, err := c.client()
 	if err != nil {
 		return err
 	}
-	if err := c.waitFor(ctx, procAPIServer, 60*time.Second, func(ctx context.Context) error {
-		_, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err
-	}); err != nil {
-		return err
+	steps := []struct {
+		name  string
+		args  []string
+		ready func(context.Context) error
+	}{
+		{procEtcd, []string{"--name=workshop", "--data-dir=" + c.path("etcd"),
+			"--listen-client-urls=" + etcdURL, "--advertise-client-urls=" + etcdURL,
+			"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL,
+			"--initial-cluster=workshop=" + peerURL, "--unsafe-no-fsync", "--log-level=warn"},
+			func(ctx context.Context) error { return httpOK(ctx, etcdURL+"/health") }},
+		{procAPIServer, []string{"--etcd-servers=" + etcdURL,
+			"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(s.Ports[procAPIServer]),
+			"--tls-cert-file=" + c.path("apiserver.crt"), "--tls-private-key-file=" + c.path("apiserver.key"),
+			"--client-ca-file=" + c.path("ca.crt"),
+			"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+			"--service-account-key-file=" + c.path("sa.pub"), "--service-account-signing-key-file=" + c.path("sa.key"),
+			"--service-cluster-ip-range=" + ServiceCIDR,
+			"--authorization-mode=Node,RBAC",
+			// The kubernetes Endpoints would hold 127.0.0.1, which validation rejects.
+			"--endpoint-reconciler-type=none",
+			// Webhook backends are simulated pods that cannot answer: never call them.
+			"--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+			"--kubelet-preferred-address-types=InternalIP",
+			"--allow-privileged=true", "--profiling=false"},
+			func(ctx context.Context) error {
+				_, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+				return err
+			}},
+		{procKCM, []string{"--kubeconfig=" + kubeconfig, "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(s.Ports[procKCM]),
+			"--service-account-private-key-file=" + c.path("sa.key"), "--root-ca-file=" + c.path("ca.crt"),
+			"--cluster-signing-cert-file=" + c.path("ca.crt"), "--cluster-signing-key-file=" + c.path("ca.key"),
+			// No metrics API here: the HPA controller would only log errors.
+			"--controllers=*,-horizontal-pod-autoscaler-controller",
+			"--leader-elect=false", "--kube-api-qps=200", "--kube-api-burst=400", "--profiling=false"}, nil},
+		{procScheduler, []string{"--kubeconfig=" + kubeconfig, "--bind-address=127.0.0.1",
+			"--secure-port=" + strconv.Itoa(s.Ports[procScheduler]), "--leader-elect=false", "--profiling=false"}, nil},
+		{procKwok, []string{"--kubeconfig=" + kubeconfig, "--config=" + filepath.Join(c.Bin, "kwok-stages.yaml"),
+			"--manage-all-nodes=true", "--cidr=" + podCIDR, "--node-ip=127.0.0.1",
+			"--node-port=" + strconv.Itoa(s.Ports[procKwok]), "--server-address=127.0.0.1:" + strconv.Itoa(s.Ports[procKwok]),
+			"--node-lease-duration-seconds=40"}, nil},
+		{procLB, []string{"--kubeconfig=" + kubeconfig}, nil},
 	}
-	kubeconfig := c.KubeconfigPath()
-	if err := start(procKCM, "--kubeconfig="+kubeconfig, "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(s.Ports[procKCM]),
-		"--service-account-private-key-file="+c.path("sa.key"), "--root-ca-file="+c.path("ca.crt"),
-		"--cluster-signing-cert-file="+c.path("ca.crt"), "--cluster-signing-key-file="+c.path("ca.key"),
-		// No metrics API here: the HPA controller would only log errors.
-		"--controllers=*,-horizontal-pod-autoscaler-controller",
-		"--leader-elect=false", "--kube-api-qps=200", "--kube-api-burst=400", "--profiling=false"); err != nil {
-		return err
-	}
-	if err := start(procScheduler, "--kubeconfig="+kubeconfig, "--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(s.Ports[procScheduler]), "--leader-elect=false", "--profiling=false"); err != nil {
-		return err
-	}
-	if err := start(procKwok, "--kubeconfig="+kubeconfig, "--config="+filepath.Join(c.Bin, "kwok-stages.yaml"),
-		"--manage-all-nodes=true", "--cidr="+podCIDR, "--node-ip=127.0.0.1",
-		"--node-port="+strconv.Itoa(s.Ports[procKwok]), "--server-address=127.0.0.1:"+strconv.Itoa(s.Ports[procKwok]),
-		"--node-lease-duration-seconds=40"); err != nil {
-		return err
-	}
-	if err := start(procLB, "--kubeconfig="+kubeconfig); err != nil {
-		return err
+	for _, st := range steps {
+		if pid, ok := s.PIDs[st.name]; ok && c.owns(pid) {
+			continue
+		}
+		pid, err := c.spawn(st.name, st.args...)
+		if err != nil {
+			return err
+		}
+		s.PIDs[st.name] = pid
+		if err := c.writeState(s); err != nil {
+			return err
+		}
+		if st.ready != nil {
+			timeout := map[string]time.Duration{procEtcd: 30 * time.Second, procAPIServer: 60 * time.Second}[st.name]
+			if err := c.waitFor(ctx, st.name, timeout, st.ready); err != nil {
+				return err
+			}
+		}
 	}
 	if err := c.createNodes(ctx, client); err != nil {
 		return err
