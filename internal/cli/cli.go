@@ -47,15 +47,24 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// inputError is bad input other than the command line (a stack file): exit code 2, no usage.
+type inputError struct{ msg string }
+
+func (e inputError) Error() string { return e.msg }
+
 // Run runs one command and returns its exit code.
 func Run(ctx context.Context, args []string, out IO, eng Engine) int {
 	err := run(ctx, args, out, eng)
 	var ue usageError
+	var ie inputError
 	switch {
 	case err == nil:
 		return OK
 	case errors.As(err, &ue):
 		fmt.Fprintf(out.Stderr, "workshop: %v\n%s", err, usageOf)
+		return Usage
+	case errors.As(err, &ie):
+		fmt.Fprintf(out.Stderr, "workshop: %v\n", err)
 		return Usage
 	default:
 		fmt.Fprintf(out.Stderr, "workshop: %v\n", err)

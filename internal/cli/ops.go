@@ -119,6 +119,9 @@ func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.S
 	if err := available(s); err != nil {
 		return err
 	}
+	if err := checkStackFile(stack, s); err != nil {
+		return err
+	}
 	verb := map[string]string{"preview": "would change", "up": "changed"}[op]
 	return runReported(ctx, out, eng, Operation(op), stack, "", fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, s.Info().Title, op, verb),
 		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, asJSON)
@@ -135,6 +138,9 @@ func recoverStack(ctx context.Context, out IO, eng Engine, stack string, asJSON 
 // cluster), and takes that stage's stack file.
 func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON bool) error {
 	if err := available(to); err != nil {
+		return err
+	}
+	if err := checkStackFile(stackName(to), to); err != nil {
 		return err
 	}
 	now, err := liveOutputs(ctx, eng, stack)

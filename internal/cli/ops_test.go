@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -42,7 +45,51 @@ func TestSummarizeCountsChangesByKind(t *testing.T) {
 	assert.Equal(t, []string{"update bookinfo", "replace alice", "delete old"}, names)
 }
 
+// inProject runs the test in a project directory holding the shipped stack files (stepN sets
+// stage N) and a stack `dev` at stage 4.
+func inProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, StacksDir), 0o755))
+	write := func(stack string, stage int) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, StacksDir, "Pulumi."+stack+".yaml"), fmt.Appendf(nil, "config:\n  workshop:stage: \"%d\"\n", stage), 0o644))
+	}
+	for n := range 8 {
+		write(fmt.Sprintf("step%d", n), n)
+	}
+	write("dev", 4)
+	t.Chdir(dir)
+	return dir
+}
+
+func TestBadStackFilesAreRefusedBeforeTheEngineRuns(t *testing.T) {
+	dir := inProject(t)
+	file := func(stack string) string { return filepath.Join(dir, StacksDir, "Pulumi."+stack+".yaml") }
+	require.NoError(t, os.WriteFile(file("step5"), []byte("config:\n  workshop:stage: \"5\"\n   workshop:meshMode: ambient\n"), 0o644))
+	require.NoError(t, os.WriteFile(file("step6"), []byte("config:\n  workshop:meshMode: ambient\n"), 0o644))
+	require.NoError(t, os.Remove(file("step2")))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up", "5"}, "stacks/Pulumi.step5.yaml is not a valid stack file: error converting YAML to JSON: yaml: line 2: did not find expected key (fix the YAML; `git checkout stacks/Pulumi.step5.yaml` restores the shipped file)"},
+		{[]string{"preview", "6"}, "stacks/Pulumi.step6.yaml sets no workshop:stage (add `workshop:stage: \"6\"` under config:"},
+		{[]string{"up", "2"}, "stacks/Pulumi.step2.yaml does not exist"},
+		{[]string{"diff", "4", "5"}, "stacks/Pulumi.step5.yaml is not a valid stack file"},
+		{[]string{"up", "3", "--stack", "dev"}, "stacks/Pulumi.dev.yaml sets workshop:stage 4, not 3"},
+		{[]string{"up", "4", "--stack", "mine"}, "stacks/Pulumi.mine.yaml does not exist: stack mine has no settings (copy stacks/Pulumi.step4.yaml to it"},
+	} {
+		eng := &fakeEngine{outputs: map[string]map[string]any{"step4": {"stage": 4.0}}}
+		code, _, stderr := runCLI(c.args, eng)
+		assert.Equal(t, Usage, code, "%v", c.args)
+		assert.Contains(t, stderr, c.want, "%v", c.args)
+		assert.Empty(t, eng.ran, "%v: the engine never ran", c.args)
+		assert.NotContains(t, stderr, "usage:", "%v: the command line was right", c.args)
+	}
+}
+
 func TestDiffPreviewsTheLiveStackWithTheOtherStagesFile(t *testing.T) {
+	inProject(t)
 	eng := &fakeEngine{outputs: map[string]map[string]any{"step3": {"stage": 3.0}}, steps: stageMoveSteps}
 	code, stdout, stderr := runCLI([]string{"diff", "3", "5"}, eng)
 	require.Equal(t, OK, code, stderr)
@@ -75,6 +122,7 @@ func TestDiffPreviewsTheLiveStackWithTheOtherStagesFile(t *testing.T) {
 }
 
 func TestUpAndPreviewRunTheStagesStack(t *testing.T) {
+	inProject(t)
 	eng := &fakeEngine{steps: stageMoveSteps[:3]}
 	code, stdout, stderr := runCLI([]string{"up", "5"}, eng)
 	require.Equal(t, OK, code, stderr)

@@ -43,6 +43,16 @@ func Kubectl(t testing.TB, kubeconfig string, args ...string) string {
 	return string(out)
 }
 
+// KubectlApply applies the manifest with the pinned kubectl.
+func KubectlApply(t testing.TB, kubeconfig, manifest string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(paths.ToolsBin(), "kubectl"), "--kubeconfig", kubeconfig, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s", err, out)
+	}
+}
+
 // snapshotKinds are what a stack could leave behind outside its namespaces.
 const snapshotKinds = "namespaces,customresourcedefinitions,clusterroles,clusterrolebindings," +
 	"validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices,priorityclasses,storageclasses,ingressclasses"

@@ -249,7 +249,25 @@ func (p *Project) Pulumi(args ...string) Result {
 // Running is a CLI run in the background.
 type Running struct {
 	Cmd            *exec.Cmd
-	Stdout, Stderr *bytes.Buffer
+	Stdout, Stderr *Output
+}
+
+// Output collects a background run's output; a test may read it while the run writes.
+type Output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }
 
 // Kill sends SIGKILL to the CLI alone, as `kill -9 PID` would, then, once it is gone, to what
@@ -276,7 +294,7 @@ func (p *Project) StartWorkshop(args ...string) *Running {
 
 func (p *Project) background(cmd *exec.Cmd) *Running {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	r := &Running{Cmd: cmd, Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	r := &Running{Cmd: cmd, Stdout: &Output{}, Stderr: &Output{}}
 	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stderr
 	if err := cmd.Start(); err != nil {
 		p.t.Fatal(err)
