@@ -68,7 +68,7 @@ func TestFaults(t *testing.T) {
 		bad := stackOn(kc, "6", "ambient")
 		bad["workshop:egressHosts"] = "https://httpbin.org"
 		p.WriteStack("bad6", bad)
-		r := p.Pulumi("up", "--yes", "--stack", "step5", "--config-file", file("bad6"))
+		r := p.Pulumi("up", "--yes", "--stack", "step5", "--config-file", filepath.Join(p.Dir, "stacks", "Pulumi.bad6.yaml"))
 		require.Error(t, r.Err)
 		assert.Contains(t, r.Stdout+r.Stderr, "egressHosts")
 		p.MustPulumi("preview", "--expect-no-changes", "--stack", "step5")

@@ -155,6 +155,7 @@ func Env(state, cache string) []string {
 		"PULUMI_SKIP_UPDATE_CHECK=true",
 		"PULUMI_IGNORE_AMBIENT_PLUGINS=true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
+		"PULUMI_K8S_ENABLE_PATCH_FORCE=true", // as scripts/toolchain env sets it
 		"PULUMI_HOME="+pulumiHome(),
 	)
 }
