@@ -100,9 +100,9 @@ func TestWorkshopCLI(t *testing.T) {
 	assert.Equal(t, "VirtualService", moved.NotCreates[0].Kind(), "the ingress route gains the beta route")
 
 	// reset, killed half-way through destroying stage 4's stack, then re-run.
-	ports := controlPlanePorts(t, cpDir)
+	ports := harness.ReadControlPlaneState(t, cpDir).Ports
 	bDir := filepath.Join(p.Cache, "controlplanes", "e2e-cli-b")
-	for name, port := range controlPlanePorts(t, bDir) {
+	for name, port := range harness.ReadControlPlaneState(t, bDir).Ports {
 		ports["b-"+name] = port
 	}
 	run := p.StartWorkshop("reset", "--yes")
@@ -125,18 +125,6 @@ func TestWorkshopCLI(t *testing.T) {
 	}
 	assert.Equal(t, "[]", strings.TrimSpace(p.MustPulumi("stack", "ls", "--json").Stdout), "no stack is left")
 	assert.Contains(t, must("reset", "--yes").Stdout, "0 stack(s) destroyed", "a second reset finds nothing to do")
-}
-
-// controlPlanePorts are the ports a local control plane listens on, from its state file.
-func controlPlanePorts(t *testing.T, dir string) map[string]int {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	require.NoError(t, err)
-	var cp struct {
-		Ports map[string]int `json:"ports"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &cp))
-	return cp.Ports
 }
 
 // added counts by kind the resources the program registers with config `to` and not with

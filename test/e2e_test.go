@@ -41,12 +41,7 @@ func TestStep0OnLocalControlPlane(t *testing.T) {
 	assert.Equal(t, "[secret]", outputs["kubeconfig"], "the kubeconfig output is secret")
 
 	cpDir := filepath.Join(p.Cache, "controlplanes", "e2e-step0")
-	raw, err := os.ReadFile(filepath.Join(cpDir, "state.json"))
-	require.NoError(t, err, "the control plane keeps its state under the workshop cache")
-	var cpState struct {
-		Ports map[string]int `json:"ports"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &cpState))
+	cpState := harness.ReadControlPlaneState(t, cpDir) // under the workshop cache
 	require.NotEmpty(t, harness.Processes(cpDir), "the control plane runs")
 
 	export := p.MustPulumi("stack", "export", "--stack", "step0")
@@ -60,7 +55,7 @@ func TestStep0OnLocalControlPlane(t *testing.T) {
 
 	p.MustPulumi("destroy", "--yes", "--stack", "step0")
 	assert.Empty(t, harness.Processes(cpDir), "no process of the control plane is left")
-	_, err = os.Stat(cpDir)
+	_, err := os.Stat(cpDir)
 	assert.True(t, os.IsNotExist(err), "the control plane directory is removed")
 	for name, port := range cpState.Ports {
 		assert.False(t, harness.Listening(port), "port %d (%s) is closed", port, name)

@@ -2,9 +2,7 @@ package test
 
 import (
 	"context"
-	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -164,14 +162,9 @@ func generations(t *testing.T, kubeconfig string) map[string]string {
 // killProcess sends SIGKILL to one process of a local control plane (its pid from state.json).
 func killProcess(t *testing.T, dir, name string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	require.NoError(t, err)
-	var s struct {
-		PIDs map[string]int `json:"pids"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &s))
-	require.NotZero(t, s.PIDs[name])
-	require.NoError(t, syscall.Kill(s.PIDs[name], syscall.SIGKILL))
+	pid := harness.ReadControlPlaneState(t, dir).PIDs[name]
+	require.NotZero(t, pid)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 }
 
 func tail(s string, n int) string {

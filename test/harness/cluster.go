@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -63,4 +65,25 @@ func Snapshot(t testing.TB, kubeconfig string) []string {
 	lines := strings.Fields(Kubectl(t, kubeconfig, "get", snapshotKinds, "-o", "name"))
 	sort.Strings(lines)
 	return lines
+}
+
+// ControlPlaneState is what a local control plane records in DIR/state.json: its ports and the
+// pids of its processes.
+type ControlPlaneState struct {
+	Ports map[string]int `json:"ports"`
+	PIDs  map[string]int `json:"pids"`
+}
+
+// ReadControlPlaneState reads DIR/state.json of a running local control plane.
+func ReadControlPlaneState(t testing.TB, dir string) ControlPlaneState {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s ControlPlaneState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
