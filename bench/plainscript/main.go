@@ -79,10 +79,56 @@ func build(resources []resource) (script, error) {
 	return s, nil
 }
 
+// secretSig marks a secret value in an exported state; with --show-secrets its "plaintext" is
+// the value, JSON-encoded.
+const secretSig = "4dabf18193072939515e22adb298388d"
+
+// reveal replaces every secret wrapper in v by its value.
+func reveal(v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x[secretSig]; ok {
+			plain, ok := x["plaintext"].(string)
+			if !ok {
+				return nil, fmt.Errorf("a secret without plaintext: export with --show-secrets")
+			}
+			var out any
+			if err := json.Unmarshal([]byte(plain), &out); err != nil {
+				return nil, err
+			}
+			return reveal(out)
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := reveal(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := reveal(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
 func writeYAML(path string, objs []map[string]any) error {
 	var docs []string
 	for _, o := range objs {
-		raw, err := yaml.Marshal(o)
+		plain, err := reveal(o)
+		if err != nil {
+			return err
+		}
+		raw, err := yaml.Marshal(plain)
 		if err != nil {
 			return err
 		}

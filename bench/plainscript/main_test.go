@@ -32,3 +32,12 @@ func TestBuildSplitsChartsFromTheProgramsOwnObjects(t *testing.T) {
 	_, err = build([]resource{{URN: "urn:x::c", Type: "kubernetes:helm.sh/v4:Chart"}})
 	assert.ErrorContains(t, err, "no rendered object")
 }
+
+func TestRevealUnwrapsExportedSecrets(t *testing.T) {
+	v, err := reveal(map[string]any{"data": map[string]any{"ca.crt": map[string]any{secretSig: "1b47061264138c4ac30d75fd1eb44270", "plaintext": `"Q0E="`}}, "kind": "Secret"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"data": map[string]any{"ca.crt": "Q0E="}, "kind": "Secret"}, v)
+
+	_, err = reveal([]any{map[string]any{secretSig: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:x"}})
+	assert.ErrorContains(t, err, "--show-secrets")
+}
