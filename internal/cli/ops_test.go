@@ -47,24 +47,18 @@ func TestSummarizeCountsChangesByKind(t *testing.T) {
 
 // inProject runs the test in a project directory holding the shipped stack files (stepN sets
 // stage N) and a stack `dev` at stage 4.
-func inProject(t *testing.T) string {
+func inProject(t *testing.T) {
 	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, StacksDir), 0o755))
-	write := func(stack string, stage int) {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, StacksDir, "Pulumi."+stack+".yaml"), fmt.Appendf(nil, "config:\n  workshop:stage: \"%d\"\n", stage), 0o644))
-	}
+	files := map[string]string{"dev": "config:\n  workshop:stage: \"4\"\n"}
 	for n := range 8 {
-		write(fmt.Sprintf("step%d", n), n)
+		files[fmt.Sprintf("step%d", n)] = fmt.Sprintf("config:\n  workshop:stage: \"%d\"\n", n)
 	}
-	write("dev", 4)
-	t.Chdir(dir)
-	return dir
+	stackFiles(t, files)
 }
 
 func TestBadStackFilesAreRefusedBeforeTheEngineRuns(t *testing.T) {
-	dir := inProject(t)
-	file := func(stack string) string { return filepath.Join(dir, StacksDir, "Pulumi."+stack+".yaml") }
+	inProject(t)
+	file := func(stack string) string { return filepath.Join(StacksDir, "Pulumi."+stack+".yaml") }
 	require.NoError(t, os.WriteFile(file("step5"), []byte("config:\n  workshop:stage: \"5\"\n   workshop:meshMode: ambient\n"), 0o644))
 	require.NoError(t, os.WriteFile(file("step6"), []byte("config:\n  workshop:meshMode: ambient\n"), 0o644))
 	require.NoError(t, os.Remove(file("step2")))

@@ -3,11 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-
-	"sigs.k8s.io/yaml"
+	"os/exec"
+	"strings"
 
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
@@ -20,22 +19,33 @@ var (
 	moduleDir      = charts.ModuleDir
 	downloadCharts = charts.Download
 	preload        = provider.Preload
+	dockerImages   = localImages
 )
+
+// localImages reports which of images Docker already holds (`docker image inspect`); an error
+// when there is no Docker CLI or its daemon does not answer.
+func localImages(ctx context.Context, images []string) (map[string]bool, error) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return nil, errors.New("no docker CLI on PATH")
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("the Docker daemon does not answer: %s", strings.TrimSpace(string(out)))
+	}
+	have := map[string]bool{}
+	for _, i := range images {
+		have[i] = exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", i).Run() == nil
+	}
+	return have, nil
+}
 
 // stackConfig reads a stack file's settings, validated.
 func stackConfig(stack string) (config.Config, error) {
-	raw, err := os.ReadFile(filepath.Join(StacksDir, "Pulumi."+stack+".yaml"))
+	_, settings, err := readStackFile(stack)
 	if err != nil {
 		return config.Config{}, fmt.Errorf("stack %s: %w", stack, err)
 	}
-	var file struct {
-		Config map[string]any `json:"config"`
-	}
-	if err := yaml.Unmarshal(raw, &file); err != nil {
-		return config.Config{}, fmt.Errorf("stack %s: %w", stack, err)
-	}
 	values := map[string]string{}
-	for k, v := range file.Config {
+	for k, v := range settings {
 		if s, ok := v.(string); ok {
 			values[k] = s
 		} else if b, err := json.Marshal(v); err == nil {
@@ -47,10 +57,14 @@ func stackConfig(stack string) (config.Config, error) {
 
 // prepareReport is prepare's --json output.
 type prepareReport struct {
-	Stack  string            `json:"stack"`
-	Images []string          `json:"images"`
-	Loaded bool              `json:"loaded"`
-	Charts map[string]string `json:"charts"` // module -> its directory in the module cache
+	Stack  string   `json:"stack"`
+	Images []string `json:"images"`
+	Loaded bool     `json:"loaded"`
+	// InDocker says which images Docker's cache holds (after --pull/--load, all of them);
+	// Docker says why it could not be asked, if so.
+	InDocker map[string]bool   `json:"inDocker"`
+	Docker   string            `json:"docker,omitempty"`
+	Charts   map[string]string `json:"charts"` // module -> its directory in the module cache
 }
 
 // prepare readies a machine for a workshop without internet: the chart modules in the Go module
@@ -83,6 +97,11 @@ func prepare(ctx context.Context, out IO, stack string, load, pull, asJSON bool)
 		}
 		rep.Loaded = true
 	}
+	if have, err := dockerImages(ctx, rep.Images); err != nil {
+		rep.Docker = err.Error()
+	} else {
+		rep.InDocker = have
+	}
 	if asJSON {
 		enc := json.NewEncoder(out.Stdout)
 		enc.SetIndent("", "  ")
@@ -95,7 +114,17 @@ func prepare(ctx context.Context, out IO, stack string, load, pull, asJSON bool)
 	}
 	fmt.Fprintln(w, ":")
 	for _, i := range rep.Images {
-		fmt.Fprintf(w, "  %s\n", i)
+		switch {
+		case rep.InDocker == nil:
+			fmt.Fprintf(w, "  %s\n", i)
+		case rep.InDocker[i]:
+			fmt.Fprintf(w, "  %s  in Docker's cache\n", i)
+		default:
+			fmt.Fprintf(w, "  %s  NOT in Docker's cache (`workshop prepare N --load --pull` pulls it)\n", i)
+		}
+	}
+	if rep.Docker != "" {
+		fmt.Fprintf(w, "  (which of them Docker holds is unknown: %s)\n", rep.Docker)
 	}
 	fmt.Fprintln(w, "Charts (Go module cache, for workshop:chartSource module):")
 	for _, m := range charts.Modules() {

@@ -45,6 +45,17 @@ func TestPrepareCachesChartsAndLoadsImages(t *testing.T) {
 		return nil
 	}
 	var loaded []string
+	defer func(d func(context.Context, []string) (map[string]bool, error)) { dockerImages = d }(dockerImages)
+	dockerImages = func(_ context.Context, images []string) (map[string]bool, error) {
+		if len(loaded) == 0 {
+			return nil, errors.New("no docker CLI on PATH")
+		}
+		have := map[string]bool{}
+		for _, i := range images {
+			have[i] = i != "quay.io/jetstack/cert-manager-controller:v1.21.2"
+		}
+		return have, nil
+	}
 	preload = func(_ context.Context, cluster string, images []string, pull bool, _ io.Writer) error {
 		assert.True(t, pull)
 		loaded = append([]string{cluster}, images...)
@@ -58,10 +69,13 @@ func TestPrepareCachesChartsAndLoadsImages(t *testing.T) {
 	assert.Contains(t, stdout, "quay.io/jetstack/cert-manager-controller:v1.21.2", "stage 2's cert-manager")
 	assert.Contains(t, stdout, "set workshop:chartSource module to run without internet")
 	assert.Empty(t, loaded, "nothing loaded without --load")
+	assert.Contains(t, stdout, "(which of them Docker holds is unknown: no docker CLI on PATH)")
 
 	downloaded = nil
-	code, _, _ = runCLI([]string{"prepare", "3", "--load", "--pull"}, nil)
+	code, stdout, _ = runCLI([]string{"prepare", "3", "--load", "--pull"}, nil)
 	require.Equal(t, OK, code)
+	assert.Contains(t, stdout, "docker.io/istio/pilot:1.31.1-distroless  in Docker's cache")
+	assert.Contains(t, stdout, "quay.io/jetstack/cert-manager-controller:v1.21.2  NOT in Docker's cache (`workshop prepare N --load --pull` pulls it)")
 	assert.Empty(t, downloaded, "cached modules are not fetched again")
 	require.NotEmpty(t, loaded)
 	assert.Equal(t, "istio-workshop-step3", loaded[0], "the stack's kind cluster")
