@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,13 +51,14 @@ func previewOps(t *testing.T, out string) (map[string]int, []string) {
 	return ops, other
 }
 
-// TestStageWalk walks one live stack 0 -> 1 -> ... -> 7 on a shared local control plane in each
-// mesh mode: every move only adds its stage (apart from the few updates a stage states: stage 2
-// adds HTTPS to the Gateway, stage 5 adds the beta route to the ingress VirtualService and, in
-// ambient mode, the waypoint labels to the namespace), the objects are in the cluster, the
-// stack's tokens verify against the JWKS the ingress trusts, a re-preview is clean, a second up
-// changes nothing, istioctl analyze finds no error, no key or token is in plain state, and
-// destroy returns the cluster to its snapshot.
+// TestStageWalk walks one live stack 0 -> 1 -> ... -> 7 and back 7 -> ... -> 0 on a shared local
+// control plane in each mesh mode. Forward, every move only adds its stage (apart from the few
+// updates a stage states: stage 2 adds HTTPS to the Gateway, stage 5 adds the beta route to the
+// ingress VirtualService and, in ambient mode, the waypoint labels to the namespace); at stage 7
+// the objects are in the cluster, the stack's tokens verify against the JWKS the ingress trusts,
+// a re-preview is clean, a second up changes nothing, istioctl analyze finds no error, no key or
+// token is in plain state. Back, every move only removes its stage (and undoes its updates);
+// at stage 0 the cluster equals its snapshot, and so it does after destroy.
 func TestStageWalk(t *testing.T) {
 	harness.Require(t)
 	cp := harness.SharedControlPlane(t, "e2e-stages", 2)
@@ -224,6 +226,25 @@ func TestStageWalk(t *testing.T) {
 			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("7"))
 			assert.NotContains(t, again.Stdout, "updated")
 			assert.NotContains(t, again.Stdout, "replaced")
+
+			// Back 7 -> 0: each move only removes its stage (and undoes the updates it stated).
+			for n := 7; n >= 1; n-- {
+				prev := strconv.Itoa(n - 1)
+				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(prev))
+				ops, other := previewOps(t, preview.Stdout)
+				assert.Zero(t, ops["create"], "moving back to stage %s creates nothing", prev)
+				assert.Greater(t, ops["delete"], 0, "moving back to stage %s deletes stage %d", prev, n)
+				for _, o := range other {
+					if strings.HasPrefix(o, "delete ") {
+						continue
+					}
+					assert.True(t, strings.HasPrefix(o, "update ") && slices.ContainsFunc(updates[strconv.Itoa(n)], func(s string) bool { return strings.HasSuffix(o, s) }),
+						"moving back to stage %s: %s", prev, o)
+				}
+				p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file(prev))
+			}
+			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("0"))
+			assert.Equal(t, before, harness.Snapshot(t, kc), "back at stage 0, the cluster is as it was before stage 1")
 
 			p.MustPulumi("destroy", "--yes", "--stack", "step0")
 			assert.Equal(t, before, harness.Snapshot(t, kc), "destroy leaves no namespace, CRD, webhook or cluster-scoped object behind")
