@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/istio-workshop/istio-workshop/infra/controlplane"
 	"github.com/istio-workshop/istio-workshop/internal/paths"
 )
 
@@ -133,6 +135,16 @@ func NewProjectFor(t testing.TB, name, program string) *Project {
 		t.Fatal(err)
 	}
 	p.env = Env(p.State, p.Cache)
+	// A test that fails half-way leaves no local control plane of its stacks running (t.TempDir's
+	// removal, registered before this, runs after it).
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(filepath.Join(p.Cache, "controlplanes"))
+		for _, e := range entries {
+			if cp, err := controlplane.New(e.Name(), controlplane.WithDir(filepath.Join(p.Cache, "controlplanes", e.Name()))); err == nil {
+				_ = cp.Stop(context.Background())
+			}
+		}
+	})
 	return p
 }
 
@@ -272,11 +284,39 @@ func (o *Output) String() string {
 }
 
 // Kill sends SIGKILL to the CLI alone, as `kill -9 PID` would, then, once it is gone, to what
-// is left of its process group (plugins, the program), so the test leaves no process behind.
+// is left of its process group and to its children (the engine starts plugins in groups of their
+// own), so the test leaves no process behind.
 func (r *Running) Kill() {
+	children := childrenOf(r.Cmd.Process.Pid)
 	_ = r.Cmd.Process.Signal(syscall.SIGKILL)
 	_ = r.Cmd.Wait()
 	_ = syscall.Kill(-r.Cmd.Process.Pid, syscall.SIGKILL)
+	for _, c := range children {
+		_ = syscall.Kill(c, syscall.SIGKILL)
+	}
+}
+
+// childrenOf lists the processes whose parent is pid (from /proc/N/stat).
+func childrenOf(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		if i := bytes.LastIndexByte(raw, ')'); i > 0 {
+			if f := strings.Fields(string(raw[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // Start runs the CLI in the project directory in the background, in its own process group.
