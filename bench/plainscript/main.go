@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"sigs.k8s.io/yaml"
 )
 
@@ -79,15 +80,11 @@ func build(resources []resource) (script, error) {
 	return s, nil
 }
 
-// secretSig marks a secret value in an exported state; with --show-secrets its "plaintext" is
-// the value, JSON-encoded.
-const secretSig = "4dabf18193072939515e22adb298388d"
-
 // reveal replaces every secret wrapper in v by its value.
 func reveal(v any) (any, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		if _, ok := x[secretSig]; ok {
+		if _, ok := x[sig.Key]; ok {
 			plain, ok := x["plaintext"].(string)
 			if !ok {
 				return nil, fmt.Errorf("a secret without plaintext: export with --show-secrets")

@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,10 +35,10 @@ func TestBuildSplitsChartsFromTheProgramsOwnObjects(t *testing.T) {
 }
 
 func TestRevealUnwrapsExportedSecrets(t *testing.T) {
-	v, err := reveal(map[string]any{"data": map[string]any{"ca.crt": map[string]any{secretSig: "1b47061264138c4ac30d75fd1eb44270", "plaintext": `"Q0E="`}}, "kind": "Secret"})
+	v, err := reveal(map[string]any{"data": map[string]any{"ca.crt": map[string]any{sig.Key: sig.Secret, "plaintext": `"Q0E="`}}, "kind": "Secret"})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"data": map[string]any{"ca.crt": "Q0E="}, "kind": "Secret"}, v)
 
-	_, err = reveal([]any{map[string]any{secretSig: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:x"}})
+	_, err = reveal([]any{map[string]any{sig.Key: sig.Secret, "ciphertext": "v1:x"}})
 	assert.ErrorContains(t, err, "--show-secrets")
 }

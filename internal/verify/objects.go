@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,9 +38,6 @@ func (o Object) String() string {
 // compared, not only their existence. Workloads are left out on purpose: controllers (an HPA,
 // a rollout, istiod patching its webhooks) change them legitimately.
 var securityGroups = []string{"security.istio.io", "networking.istio.io", "networking.k8s.io", "cert-manager.io", "gateway.networking.k8s.io"}
-
-// secretSig marks a Pulumi secret in state; such values are never compared (nor decrypted).
-const secretSig = "4dabf18193072939515e22adb298388d"
 
 // ObjectOf reads a Kubernetes resource's outputs (apiVersion, kind, metadata) and the inputs
 // the stack gave it; ok is false for anything else (charts, providers, the workshop's own
@@ -90,8 +88,8 @@ func Drift(want, live map[string]any) []string {
 func diff(path string, want, got any, out *[]string) {
 	switch w := want.(type) {
 	case map[string]any:
-		if _, secret := w[secretSig]; secret {
-			return
+		if _, secret := w[sig.Key]; secret {
+			return // a Pulumi secret in state: never compared, nor decrypted
 		}
 		g, _ := got.(map[string]any)
 		keys := make([]string, 0, len(w))

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -175,7 +176,7 @@ func TestDriftFindsWhatWasEditedAndIgnoresWhatTheClusterAdds(t *testing.T) {
 			"mtls":  map[string]any{"mode": "STRICT"},
 			"ports": []any{map[string]any{"port": 15008.0, "protocol": "TCP"}},
 			"empty": map[string]any{},
-			"token": map[string]any{secretSig: "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"},
+			"token": map[string]any{sig.Key: sig.Secret, "ciphertext": "v1:abc"},
 		},
 	}
 	live := map[string]any{
