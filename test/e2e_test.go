@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/istio-workshop/istio-workshop/internal/paths"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
@@ -31,6 +32,11 @@ func TestStep0OnLocalControlPlane(t *testing.T) {
 
 	up := p.MustPulumi("up", "--yes", "--stack", "step0")
 	assert.NotContains(t, up.Stdout+up.Stderr, "downloading", "no plugin download is attempted")
+	// The engine's automatic debug log costs two thirds of its CPU (scripts/toolchain): the
+	// workshop's Pulumi home keeps it from being written.
+	logs, err := os.Stat(filepath.Join(paths.PulumiHome(), "logs"))
+	require.NoError(t, err)
+	assert.False(t, logs.IsDir(), "no automatic debug log directory in the workshop's Pulumi home")
 
 	var outputs map[string]any
 	out := p.MustPulumi("stack", "output", "--json", "--stack", "step0")
@@ -55,7 +61,7 @@ func TestStep0OnLocalControlPlane(t *testing.T) {
 
 	p.MustPulumi("destroy", "--yes", "--stack", "step0")
 	assert.Empty(t, harness.Processes(cpDir), "no process of the control plane is left")
-	_, err := os.Stat(cpDir)
+	_, err = os.Stat(cpDir)
 	assert.True(t, os.IsNotExist(err), "the control plane directory is removed")
 	for name, port := range cpState.Ports {
 		assert.False(t, harness.Listening(port), "port %d (%s) is closed", port, name)

@@ -23,6 +23,15 @@ func Cache() string {
 	return filepath.Join(home, ".cache", "istio-workshop")
 }
 
+// PulumiHome is the workshop's own PULUMI_HOME (plugins, workspace settings), as
+// `scripts/toolchain env` exports it; see pulumi_home there for why it is not ~/.pulumi.
+func PulumiHome() string {
+	if d := os.Getenv("PULUMI_HOME"); d != "" {
+		return d
+	}
+	return filepath.Join(Cache(), "pulumi")
+}
+
 // ToolsBin holds the pinned tool binaries (pulumi, kube-apiserver, etcd, kwok, helm, ...).
 func ToolsBin() string {
 	if d := os.Getenv("WORKSHOP_TOOLS_BIN"); d != "" {

@@ -168,16 +168,8 @@ func Env(state, cache string) []string {
 		"PULUMI_IGNORE_AMBIENT_PLUGINS=true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true",
 		"PULUMI_K8S_ENABLE_PATCH_FORCE=true", // as scripts/toolchain env sets it
-		"PULUMI_HOME="+pulumiHome(),
+		"PULUMI_HOME="+paths.PulumiHome(),
 	)
-}
-
-func pulumiHome() string {
-	if h := os.Getenv("PULUMI_HOME"); h != "" {
-		return h
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".pulumi")
 }
 
 // WriteStack writes stacks/Pulumi.NAME.yaml with the given workshop settings.
