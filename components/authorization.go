@@ -150,7 +150,7 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(a)}
-	after := []pulumi.Resource{mesh.Base, mesh.Ingress, bookinfo}
+	after := append([]pulumi.Resource{bookinfo.Namespace, mesh.IngressNamespace}, mesh.Istio...)
 	if cfg.MeshMode == config.Ambient {
 		files, err := charts.GatewayAPICRDs(cfg.ChartSource, cfg.Versions.GatewayAPI)
 		if err != nil {
@@ -162,7 +162,7 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 			return nil, err
 		}
 		a.GatewayAPI = crds
-		waypoint, err := k8sobj.CustomResource(ctx, WaypointGateway(), append(under, pulumi.DependsOn([]pulumi.Resource{crds, bookinfo}))...)
+		waypoint, err := k8sobj.CustomResource(ctx, WaypointGateway(), append(under, pulumi.DependsOn([]pulumi.Resource{crds, bookinfo.Namespace}))...)
 		if err != nil {
 			return nil, err
 		}

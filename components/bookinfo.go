@@ -63,6 +63,8 @@ type Bookinfo struct {
 	ProductPageURL pulumi.StringOutput
 	// Gateway is the Istio Gateway on the ingress; later stages add TLS to it.
 	Gateway pulumi.Resource
+	// Namespace is Bookinfo's namespace: the policies of later stages need it, not the pods.
+	Namespace pulumi.Resource
 }
 
 // NewBookinfo deploys Bookinfo once the mesh is ready. With tls (stage 2 on) the gateway serves
@@ -77,6 +79,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	if err != nil {
 		return nil, err
 	}
+	b.Namespace = ns
 	inNS := append(under, pulumi.DependsOn([]pulumi.Resource{ns}))
 	for _, svc := range bookinfoServices {
 		if err := bookinfoService(ctx, svc.name, svc.versions, inNS...); err != nil {
@@ -93,7 +96,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 			Servers:  GatewayServers(cfg.Ingress, tls != nil),
 		},
 	}
-	after := []pulumi.Resource{ns, mesh.Base, mesh.Ingress}
+	after := append([]pulumi.Resource{ns}, mesh.Istio...)
 	if tls != nil {
 		after = append(after, tls.Certificate)
 	}
@@ -210,8 +213,12 @@ func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opt
 	}, opts...); err != nil {
 		return err
 	}
+	// Its Deployments are awaited until ready; the Service's own wait would only add ten
+	// seconds of "settling" (see settleFreeServices).
+	svcMeta := meta(name, map[string]string{"app": name, "service": name})
+	svcMeta.Annotations = pulumi.StringMap{skipAwait: pulumi.String("true")}
 	if _, err := corev1.NewService(ctx, "bookinfo-"+name, &corev1.ServiceArgs{
-		Metadata: meta(name, map[string]string{"app": name, "service": name}),
+		Metadata: svcMeta,
 		Spec: &corev1.ServiceSpecArgs{
 			Selector: pulumi.StringMap{"app": pulumi.String(name)},
 			Ports:    corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("http"), Port: pulumi.Int(bookinfoPort)}},

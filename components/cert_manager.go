@@ -46,7 +46,7 @@ func NewCertManager(ctx *pulumi.Context, name string, cfg config.Config, cluster
 		"acmesolver":      pulumi.Map{"image": image},
 		"startupapicheck": pulumi.Map{"enabled": pulumi.Bool(false)}, // a Helm hook: Chart does not run hooks
 	}
-	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns}), removeOnDestroy())...)
+	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns}), removeOnDestroy(), settleFreeServices())...)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 	if err != nil {
 		return nil, err
 	}
-	after := []pulumi.Resource{mesh.Base, egressNS}
+	after := append([]pulumi.Resource{egressNS}, mesh.Istio...)
 	if cfg.MeshMode == config.Ambient {
 		waypoint, err := k8sobj.CustomResource(ctx, waypointGateway(EgressGatewayName, EgressNamespace),
 			append(under, pulumi.DependsOn([]pulumi.Resource{authz.GatewayAPI, egressNS}))...)
@@ -74,7 +74,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 			"autoscaling": pulumi.Map{"enabled": pulumi.Bool(false)},
 			// Reached from inside the mesh only.
 			"service": pulumi.Map{"type": pulumi.String("ClusterIP")},
-		}, append(under, pulumi.DependsOn(append(mesh.Ready, egressNS)))...)
+		}, append(under, pulumi.DependsOn(append([]pulumi.Resource{egressNS}, mesh.Istio...)))...)
 		if err != nil {
 			return nil, err
 		}

@@ -97,7 +97,7 @@ func NewEndUserAuth(ctx *pulumi.Context, name string, cfg config.Config, mesh *M
 		return nil, err
 	}
 
-	crds := append(under, pulumi.DependsOn([]pulumi.Resource{mesh.Base, mesh.Ingress}))
+	crds := append(under, pulumi.DependsOn(append([]pulumi.Resource{mesh.IngressNamespace}, mesh.Istio...)))
 	if _, err := k8sobj.CustomResourceWith(ctx, IngressRequestAuthentication(cfg), []k8sobj.Input{
 		{Path: []any{"spec", "jwtRules", 0, "jwks"}, Value: key.JWKS},
 	}, crds...); err != nil {

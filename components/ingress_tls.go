@@ -96,7 +96,7 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 			},
 			Usages: []cmapi.KeyUsage{cmapi.UsageServerAuth, cmapi.UsageDigitalSignature},
 		},
-	}, append(under, pulumi.DependsOn([]pulumi.Resource{certManager.Chart, issuer, mesh.Ingress}))...)
+	}, append(under, pulumi.DependsOn([]pulumi.Resource{certManager.Chart, issuer, mesh.IngressNamespace}))...)
 	if err != nil {
 		return nil, err
 	}

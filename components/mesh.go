@@ -21,17 +21,24 @@ const (
 	IngressName = "istio-ingressgateway"
 )
 
-// Mesh is Istio from its official Helm charts: base, istiod and, in ambient mode, istio-cni and
-// ztunnel, then the ingress gateway. Each chart waits for the one before it, as Istio's install
-// order requires.
+// Mesh is Istio from its official Helm charts: base (the CRDs) first; then istiod and, in
+// ambient mode, istio-cni and ztunnel side by side (none of them needs another to install, and
+// each becomes ready once istiod is); then the ingress gateway, whose pod istiod's webhook
+// injects. Waiting for each chart in turn, as `helm install --wait` scripts do, only adds up the
+// waits.
 type Mesh struct {
 	pulumi.ResourceState
 
 	Mode config.MeshMode
-	// Base installs the Istio CRDs: every Istio custom resource depends on it.
+	// Base installs the Istio CRDs.
 	Base *helmv4.Chart
+	// Istio is what an Istio custom resource needs before it is applied: the CRDs, and istiod,
+	// which serves the webhook that validates it (the base chart's webhook fails closed).
+	Istio []pulumi.Resource
 	// Ready is everything a workload in the mesh needs before it starts.
 	Ready []pulumi.Resource
+	// IngressNamespace holds the ingress gateway, its certificate and its policies.
+	IngressNamespace *corev1.Namespace
 	// Ingress is the ingress gateway chart.
 	Ingress *helmv4.Chart
 }
@@ -83,22 +90,23 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	if err != nil {
 		return nil, err
 	}
+	m.Istio = []pulumi.Resource{m.Base, istiod}
 	m.Ready = []pulumi.Resource{istiod}
 	if cfg.MeshMode == config.Ambient {
-		cni, err := chart("istio-cni", charts.IstioCNI, IstioNamespace, pulumi.Map{"profile": profile, "global": image}, istiod)
+		cni, err := chart("istio-cni", charts.IstioCNI, IstioNamespace, pulumi.Map{"profile": profile, "global": image}, m.Base)
 		if err != nil {
 			return nil, err
 		}
 		ztunnel, err := chart("ztunnel", charts.Ztunnel, IstioNamespace, pulumi.Map{
 			"profile": profile, "hub": image["hub"], "tag": image["tag"], "variant": image["variant"],
-		}, cni)
+		}, m.Base)
 		if err != nil {
 			return nil, err
 		}
 		m.Ready = append(m.Ready, cni, ztunnel)
 	}
 
-	ingressNS, err := namespace(ctx, IngressNamespace, nil, under...)
+	m.IngressNamespace, err = namespace(ctx, IngressNamespace, nil, under...)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +115,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		"labels":      pulumi.Map{"istio": pulumi.String("ingressgateway")},
 		"autoscaling": pulumi.Map{"enabled": pulumi.Bool(false)},
 		"service":     ingressService(cfg),
-	}, append(m.Ready, ingressNS)...)
+	}, istiod, m.IngressNamespace)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +137,7 @@ func istioChart(ctx *pulumi.Context, cfg config.Config, release string, c charts
 	args.Name = pulumi.String(release)
 	args.Namespace = pulumi.String(ns)
 	args.Values = values
-	return helmv4.NewChart(ctx, release, args, append(opts, removeOnDestroy())...)
+	return helmv4.NewChart(ctx, release, args, append(opts, removeOnDestroy(), settleFreeServices())...)
 }
 
 // ingressService exposes the gateway. On kind its NodePorts are fixed to the ones the cluster
@@ -152,7 +160,10 @@ func ingressService(cfg config.Config) pulumi.Map {
 		},
 	}
 	if cfg.Cluster.Provider == config.Kind || cfg.Cluster.Provider == config.Minikube {
-		svc["annotations"] = pulumi.Map{"pulumi.com/skipAwait": pulumi.String("true")}
+		svc["annotations"] = pulumi.Map{skipAwait: pulumi.String("true")}
+	} else {
+		// Wait for the address only, not for the ten seconds of "settling" after it.
+		svc["annotations"] = pulumi.Map{waitFor: pulumi.String("jsonpath={.status.loadBalancer.ingress}")}
 	}
 	return svc
 }

@@ -37,7 +37,7 @@ func NewStrictMTLS(ctx *pulumi.Context, name string, cfg config.Config, mesh *Me
 		Spec: securityapi.PeerAuthentication{
 			Mtls: &securityapi.PeerAuthentication_MutualTLS{Mode: securityapi.PeerAuthentication_MutualTLS_STRICT},
 		},
-	}, append(under, pulumi.DependsOn([]pulumi.Resource{mesh.Base}))...); err != nil {
+	}, append(under, pulumi.DependsOn(mesh.Istio))...); err != nil {
 		return nil, err
 	}
 

@@ -5,6 +5,7 @@ package mockstack
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 
@@ -18,6 +19,8 @@ type Stack struct {
 	mu sync.Mutex
 	// Resources maps "type name" to the resource's inputs.
 	Resources map[string]resource.PropertyMap
+	// DependsOn maps "type name" to the "type name" of every resource it waits for.
+	DependsOn map[string][]string
 }
 
 // Run runs program for stack with the given `workshop:*` settings (keys as the engine passes
@@ -27,7 +30,7 @@ func Run(t testing.TB, program pulumi.RunFunc, stack string, values map[string]s
 	raw, err := json.Marshal(values)
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(raw))
-	s := &Stack{Resources: map[string]resource.PropertyMap{}}
+	s := &Stack{Resources: map[string]resource.PropertyMap{}, DependsOn: map[string][]string{}}
 	err = pulumi.RunErr(program, pulumi.WithMocks("istio-workshop", stack, s))
 	return s, err
 }
@@ -35,7 +38,11 @@ func Run(t testing.TB, program pulumi.RunFunc, stack string, values map[string]s
 // NewResource records the resource and returns the outputs the workshop provider would.
 func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	s.mu.Lock()
-	s.Resources[args.TypeToken+" "+args.Name] = args.Inputs
+	key := args.TypeToken + " " + args.Name
+	s.Resources[key] = args.Inputs
+	for _, urn := range args.RegisterRPC.GetDependencies() {
+		s.DependsOn[key] = append(s.DependsOn[key], typeAndName(urn))
+	}
 	s.mu.Unlock()
 	out := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -55,6 +62,16 @@ func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		out["nodes"] = resource.NewNumberProperty(2)
 	}
 	return args.Name + "-id", out, nil
+}
+
+// typeAndName turns a URN (urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME) into "TYPE NAME".
+func typeAndName(urn string) string {
+	parts := strings.Split(urn, "::")
+	if len(parts) < 4 {
+		return urn
+	}
+	types := strings.Split(parts[2], "$")
+	return types[len(types)-1] + " " + strings.Join(parts[3:], "::")
 }
 
 // Call answers invokes with their arguments.

@@ -67,7 +67,8 @@ func TestStage1IngressOnKindUsesTheMappedNodePorts(t *testing.T) {
 	local, err := run(t, "step1", map[string]string{"workshop:stage": "1", "workshop:clusterProvider": "local"})
 	require.NoError(t, err)
 	svc = charts(local)["istio-ingressgateway"]["values"].ObjectValue()["service"].ObjectValue()
-	assert.NotContains(t, svc, resource.PropertyKey("annotations"), "the local control plane assigns LoadBalancer addresses: await them")
+	assert.Equal(t, map[string]any{"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}"},
+		svc["annotations"].ObjectValue().Mappable(), "the local control plane assigns LoadBalancer addresses: await them (and only them)")
 }
 
 func TestStage1BookinfoAndItsIngress(t *testing.T) {

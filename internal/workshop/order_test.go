@@ -1,0 +1,55 @@
+package workshop
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const chartType = "kubernetes:helm.sh/v4:Chart "
+
+// The install order waits only where Istio needs it: istiod after the CRDs, every Istio custom
+// resource after istiod (its webhook validates them), the gateway's pod after istiod (its webhook
+// injects it); nothing else waits for another chart, for the ingress gateway or for Bookinfo's pods.
+func TestInstallWaitsOnlyWhereIstioNeedsIt(t *testing.T) {
+	for _, mode := range []string{"ambient", "sidecar"} {
+		t.Run(mode, func(t *testing.T) {
+			m, err := run(t, "step7", map[string]string{"workshop:stage": "7", "workshop:meshMode": mode})
+			require.NoError(t, err)
+			deps := func(key string) []string {
+				_, ok := m.Resources[key]
+				require.True(t, ok, "%s is registered", key)
+				return m.DependsOn[key]
+			}
+			assert.Contains(t, deps(chartType+"istiod"), chartType+"istio-base")
+			gateway := deps(chartType + "istio-ingressgateway")
+			assert.Contains(t, gateway, chartType+"istiod")
+			if mode == "ambient" {
+				for _, c := range []string{"istio-cni", "ztunnel"} {
+					assert.Contains(t, deps(chartType+c), chartType+"istio-base", c)
+					assert.NotContains(t, deps(chartType+c), chartType+"istiod", "%s installs beside istiod", c)
+					assert.NotContains(t, gateway, chartType+c, "the gateway does not wait for %s", c)
+				}
+			}
+
+			istioCRs := 0
+			for key := range m.Resources {
+				typ, _, _ := strings.Cut(key, " ")
+				if strings.Contains(typ, ".istio.io/") {
+					istioCRs++
+					assert.Contains(t, m.DependsOn[key], chartType+"istiod", "%s waits for the webhook that validates it", key)
+				}
+				if strings.HasPrefix(typ, "kubernetes:apps/") || strings.HasPrefix(typ, "kubernetes:core/v1:Namespace") || typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" {
+					continue // workloads wait for the mesh; stage 7's policies come last on purpose
+				}
+				for _, d := range m.DependsOn[key] {
+					assert.NotEqual(t, chartType+"istio-ingressgateway", d, "%s does not wait for the ingress gateway's pods", key)
+					assert.False(t, strings.HasPrefix(d, "kubernetes:apps/v1:Deployment bookinfo-"), "%s does not wait for Bookinfo's pods (%s)", key, d)
+				}
+			}
+			assert.Greater(t, istioCRs, 10, "the stage 3-6 Istio resources are checked")
+		})
+	}
+}
