@@ -25,7 +25,8 @@ const (
   workshop preview N [--json]            what "up N" would change on stack stepN (Pulumi's diff, then a summary)
   workshop up N [--json]                 put stage N in force on stack stepN (policy pack included)
   workshop diff N M [--json]             what moving the live stack stepN to stage M adds, changes and removes
-  workshop verify --stack S [--json]     check the stack's promises: its objects are there, then its probes
+  workshop verify --stack S [--json] [--objects-only]
+                                         check the stack's promises: its objects are there, then its probes
   workshop troubleshoot --stack S        run the read-only troubleshooting commands of the stack's stages
   workshop recover --stack S             after an interrupted up: unlock, refresh (dropping unrecorded creates), up
   workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
@@ -78,12 +79,18 @@ type flags struct {
 	stack *string
 	json  *bool
 	yes   *bool
+	// objectsOnly: verify checks the objects and skips the probes.
+	objectsOnly *bool
 }
 
 func newFlags(name string) flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return flags{fs: fs, stack: fs.String("stack", "", ""), json: fs.Bool("json", false, ""), yes: fs.Bool("yes", false, "")}
+	f := flags{fs: fs, stack: fs.String("stack", "", ""), json: fs.Bool("json", false, ""), yes: fs.Bool("yes", false, "")}
+	if name == "verify" {
+		f.objectsOnly = fs.Bool("objects-only", false, "")
+	}
+	return f
 }
 
 // parse returns the positional arguments, which must number want.
@@ -164,7 +171,7 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 		if err := f.stackOnly(args[1:], "the stack to check, e.g. step4"); err != nil {
 			return err
 		}
-		return verifyStack(ctx, out, eng, *f.stack, *f.json)
+		return verifyStack(ctx, out, eng, *f.stack, *f.json, *f.objectsOnly)
 	case "recover":
 		if err := f.stackOnly(args[1:], "the stack whose up was interrupted"); err != nil {
 			return err

@@ -111,3 +111,19 @@ func TestVerifyRunsTheProbesOnARealCluster(t *testing.T) {
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stderr, "reading stack nope")
 }
+
+func TestVerifyObjectsOnlySendsNoTraffic(t *testing.T) {
+	checked := fakeChecks(t, nil, nil, 200) // a probe that ran would fail (plaintext expects a refusal)
+	code, stdout, stderr := runCLI([]string{"verify", "--stack", "step3", "--objects-only", "--json"}, verifyEngine("kind"))
+	require.Equal(t, OK, code, stderr)
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+	assert.Len(t, *checked, 2, "the objects are checked")
+	assert.Empty(t, rep.Probes, "no probe ran")
+	assert.Len(t, rep.Skipped, 2)
+	assert.Equal(t, "not run: --objects-only", rep.Traffic)
+	assert.True(t, rep.Pass)
+
+	code, _, _ = runCLI([]string{"up", "3", "--objects-only"}, verifyEngine("kind"))
+	assert.Equal(t, Usage, code, "only verify takes --objects-only")
+}
