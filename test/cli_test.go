@@ -2,8 +2,10 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,4 +148,28 @@ func added(t *testing.T, from, to map[string]string) map[string]int {
 		}
 	}
 	return out
+}
+
+// A stack locked by a live run: every command that takes the lock says so and exits 1. It used
+// to wait for ever for an event stream the CLI never opened.
+func TestWorkshopCLIOnALockedStack(t *testing.T) {
+	harness.Require(t)
+	p := harness.NewProject(t)
+	p.WriteStack("step0", map[string]string{"workshop:stage": "0", "workshop:clusterProvider": "existing", "workshop:kubeconfig": "/nonexistent"})
+	p.MustPulumi("stack", "init", "step0")
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	dir := filepath.Join(p.State, ".pulumi", "locks", "organization", "istio-workshop", "step0")
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "held.json"),
+		fmt.Appendf(nil, `{"pid":%d,"username":"e2e","hostname":%q,"timestamp":%q}`, os.Getpid(), host, time.Now().UTC().Format(time.RFC3339)), 0o600))
+
+	for _, args := range [][]string{{"up", "0"}, {"reset", "--yes"}} {
+		r := p.Workshop(args...)
+		require.Error(t, r.Err, r.String())
+		assert.Equal(t, 1, r.Err.(*exec.ExitError).ExitCode(), r.String())
+		assert.Contains(t, r.Stdout+r.Stderr, "locked", "%v names the lock", args)
+		assert.Less(t, r.Took, 2*time.Minute, "%v returns", args)
+	}
+	assert.FileExists(t, filepath.Join(dir, "held.json"), "a live run's lock is never taken away")
 }

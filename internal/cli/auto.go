@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -112,9 +113,19 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 		close(ch)
 		err = fmt.Errorf("unknown operation %q", op)
 	}
-	<-collected // the SDK closes the event stream when the operation ends
+	// The SDK closes the event stream once the CLI has streamed its last event, which it has
+	// delivered by the time the operation returns. A CLI that fails before it streams anything
+	// (a stack locked by a live run, a bad flag) leaves the stream open for ever: waiting for it
+	// then hung the command.
+	select {
+	case <-collected:
+	case <-time.After(streamGrace):
+	}
 	return steps, err
 }
+
+// streamGrace is how long a finished operation waits for its event stream to close.
+const streamGrace = 3 * time.Second
 
 func step(m apitype.StepEventMetadata) Step {
 	return Step{Op: string(m.Op), Type: m.Type, URN: m.URN}

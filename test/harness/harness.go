@@ -220,7 +220,13 @@ func (p *Project) Workshop(args ...string) Result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	// A hung command fails its test instead of the whole run's timeout.
+	err := cmd.Start()
+	if err == nil {
+		hung := time.AfterFunc(15*time.Minute, func() { _ = cmd.Process.Kill() })
+		err = cmd.Wait()
+		hung.Stop()
+	}
 	r := Result{Args: append([]string{"(workshop)"}, args...), Stdout: stdout.String(), Stderr: stderr.String(), Err: err, Took: time.Since(start)}
 	p.t.Logf("workshop %s: %s, err=%v", strings.Join(args, " "), r.Took.Round(time.Millisecond), err)
 	return r
