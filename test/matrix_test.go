@@ -50,7 +50,7 @@ func TestEveryStackFromEmpty(t *testing.T) {
 				require.NoError(t, json.Unmarshal([]byte(v.Stdout), &rep), v.Stdout)
 				assert.True(t, rep.Pass && len(rep.Missing) == 0 && len(rep.Drifted) == 0, "every object is in the cluster as the stack set it: %+v", rep)
 				if n > 0 {
-					assert.Greater(t, rep.Objects, 60, "the charts' objects are checked too")
+					assert.Greater(t, rep.Objects, 40, "the charts' objects are checked too (step 1: 57 in sidecar mode, 68 in ambient)")
 				}
 
 				p.MustPulumi("preview", "--expect-no-changes", "--stack", stack)
