@@ -2,6 +2,7 @@ package components
 
 import (
 	"context"
+	"maps"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -52,20 +53,12 @@ func withoutServiceAwait(props pulumi.Map) pulumi.Map {
 		if _, set := old[waitFor]; set {
 			return nil
 		}
-		for k, v := range old {
-			annotations[k] = v
-		}
+		annotations = maps.Clone(old)
 	}
 	annotations[skipAwait] = pulumi.String("true")
-	newMeta := pulumi.Map{}
-	for k, v := range meta {
-		newMeta[k] = v
-	}
+	newMeta := maps.Clone(meta)
 	newMeta["annotations"] = annotations
-	out := pulumi.Map{}
-	for k, v := range props {
-		out[k] = v
-	}
+	out := maps.Clone(props)
 	out["metadata"] = newMeta
 	return out
 }

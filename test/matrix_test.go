@@ -104,8 +104,7 @@ func stateResources(t *testing.T, p *harness.Project, stack string) []string {
 			strings.Contains(parents, "kubernetes:helm.sh/v4:Chart") || strings.Contains(parents, "kubernetes:yaml/v2:ConfigGroup") {
 			continue
 		}
-		name := r.URN[strings.LastIndex(r.URN, "::")+2:]
-		out = append(out, r.Type+" "+name)
+		out = append(out, mockstack.TypeAndName(r.URN))
 	}
 	slices.Sort(out)
 	return out

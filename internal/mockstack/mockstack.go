@@ -41,7 +41,7 @@ func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	key := args.TypeToken + " " + args.Name
 	s.Resources[key] = args.Inputs
 	for _, urn := range args.RegisterRPC.GetDependencies() {
-		s.DependsOn[key] = append(s.DependsOn[key], typeAndName(urn))
+		s.DependsOn[key] = append(s.DependsOn[key], TypeAndName(urn))
 	}
 	s.mu.Unlock()
 	out := args.Inputs.Copy()
@@ -64,8 +64,9 @@ func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return args.Name + "-id", out, nil
 }
 
-// typeAndName turns a URN (urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME) into "TYPE NAME".
-func typeAndName(urn string) string {
+// TypeAndName turns a URN (urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME) into "TYPE NAME", the
+// key of Resources.
+func TypeAndName(urn string) string {
 	parts := strings.Split(urn, "::")
 	if len(parts) < 4 {
 		return urn
