@@ -14,6 +14,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Waypoint is the bookinfo namespace's waypoint (ambient): the Envoy that enforces L7 policy
@@ -250,11 +251,11 @@ func AuthorizationProbes(cfg config.Config) []Probe {
 	api := ProductPageURL("https", in.Host, in.HTTPSPort)
 	api = api[:len(api)-len("/productpage")] + "/api/v1/products"
 	return []Probe{
-		{Stage: 5, Name: "the product API is denied even to a reader (explicit DENY)", From: "host", URL: api, CACert: true,
-			ClientCert: in.MutualTLS, Persona: ReaderPersona(cfg), Expect: 403},
+		{Stage: 5, Name: "the product API is denied even to a reader (explicit DENY)", From: probe.Host, URL: api, CACert: true,
+			ClientCert: in.MutualTLS, Persona: ReaderPersona(cfg), Expect: probe.Status(403)},
 		{Stage: 5, Name: "a workload without an allowed identity is denied", From: BookinfoNamespace,
-			URL: "http://productpage." + BookinfoNamespace + ":9080/productpage", Expect: 403},
+			URL: "http://productpage." + BookinfoNamespace + ":9080/productpage", Expect: probe.Status(403)},
 		{Stage: 5, Name: "reviews may not call details (not in the call graph)", From: BookinfoNamespace, ServiceAccount: "bookinfo-reviews",
-			URL: "http://details." + BookinfoNamespace + ":9080/details/0", Expect: 403},
+			URL: "http://details." + BookinfoNamespace + ":9080/details/0", Expect: probe.Status(403)},
 	}
 }

@@ -111,7 +111,7 @@ func TestStage5ProbesDenyTheGrouplessPersona(t *testing.T) {
 	cfg.Auth.Personas = append(cfg.Auth.Personas, config.Persona{Name: "carol", Groups: []string{}})
 	expect := map[string]int{}
 	for _, p := range EndUserAuthProbes(cfg) {
-		expect[p.Persona] = p.Expect
+		expect[p.Persona] = p.Expect.Status
 	}
 	assert.Equal(t, 200, expect["alice"])
 	assert.Equal(t, 403, expect["carol"])

@@ -11,6 +11,7 @@ import (
 	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 func stageConfig(t *testing.T, stage string, mode config.MeshMode, extra ...string) config.Config {
@@ -127,7 +128,9 @@ func TestEgressAmbientUsesAWaypointAndClosesTheBypass(t *testing.T) {
 func TestEgressProbes(t *testing.T) {
 	probes := EgressProbes(stageConfig(t, "6", config.Ambient, "egressHosts", "example.com"))
 	assert.Equal(t, "https://example.com/", probes[0].URL)
-	assert.Equal(t, Answered, probes[0].Expect)
+	assert.Equal(t, probe.AnyAnswer(), probes[0].Expect, "the external host's own status is not the stage's to promise")
 	assert.Equal(t, "https://example.org/", probes[1].URL, "the refused host is not a registered one")
-	assert.Equal(t, Refused, probes[1].Expect)
+	assert.Equal(t, probe.Drop(), probes[1].Expect, "ambient: the stage's egress NetworkPolicy drops it")
+	sidecar := EgressProbes(stageConfig(t, "6", config.Sidecar, "egressHosts", "example.com"))
+	assert.Equal(t, probe.Refusal(), sidecar[1].Expect, "sidecar: the black hole closes the connection; a timeout would prove nothing")
 }

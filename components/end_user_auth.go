@@ -9,6 +9,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Names of the stage 4 objects.
@@ -150,20 +151,20 @@ func IngressRequireJWT(cfg config.Config) *security.AuthorizationPolicy {
 func EndUserAuthProbes(cfg config.Config) []Probe {
 	in := cfg.Ingress
 	url := ProductPageURL("https", in.Host, in.HTTPSPort)
-	probe := func(name, persona string, expect int) Probe {
-		return Probe{Stage: 4, Name: name, From: "host", URL: url, CACert: true, ClientCert: in.MutualTLS, Persona: persona, Expect: expect}
+	check := func(name, persona string, status int) Probe {
+		return Probe{Stage: 4, Name: name, From: probe.Host, URL: url, CACert: true, ClientCert: in.MutualTLS, Persona: persona, Expect: probe.Status(status)}
 	}
 	probes := []Probe{
-		probe("a request without a token is refused", "", 403),
-		probe("an expired token is rejected", config.ExpiredPersona, 401),
-		probe("a token signed by another key is rejected", config.ForgedPersona, 401),
+		check("a request without a token is refused", "", 403),
+		check("an expired token is rejected", config.ExpiredPersona, 401),
+		check("a token signed by another key is rejected", config.ForgedPersona, 401),
 	}
 	for _, p := range cfg.Auth.Personas {
 		if cfg.Stage.Includes(5) && !p.HasGroup(config.ReaderGroup) {
-			probes = append(probes, probe("a valid token without the "+config.ReaderGroup+" group ("+p.Name+") is denied", p.Name, 403))
+			probes = append(probes, check("a valid token without the "+config.ReaderGroup+" group ("+p.Name+") is denied", p.Name, 403))
 			continue
 		}
-		probes = append(probes, probe("a valid token ("+p.Name+") passes", p.Name, 200))
+		probes = append(probes, check("a valid token ("+p.Name+") passes", p.Name, 200))
 	}
 	return probes
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Ports the mesh's own connections use.
@@ -167,5 +168,5 @@ func policyPorts(proto corev1.Protocol, ports []int) []netv1.NetworkPolicyPort {
 // NetworkPolicyProbes: a mesh workload outside the allowed set is refused below Istio.
 func NetworkPolicyProbes(cfg config.Config) []Probe {
 	return []Probe{{Stage: 7, Name: "the egress client may not open Bookinfo (NetworkPolicy)", From: EgressClientNamespace,
-		URL: "http://productpage." + BookinfoNamespace + ":9080/productpage", Expect: Refused}}
+		URL: "http://productpage." + BookinfoNamespace + ":9080/productpage", Expect: probe.Drop()}}
 }

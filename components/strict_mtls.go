@@ -11,6 +11,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
@@ -90,12 +91,12 @@ func curlClient(ctx *pulumi.Context, ns string, opts ...pulumi.ResourceOption) e
 // details.
 func StrictMTLSProbes(cfg config.Config) []Probe {
 	url := "http://productpage." + BookinfoNamespace + ":9080/productpage"
-	inMesh := Probe{Stage: 3, Name: "mutual TLS inside the mesh passes", From: BookinfoNamespace, URL: url, Expect: 200}
+	inMesh := Probe{Stage: 3, Name: "mutual TLS inside the mesh passes", From: BookinfoNamespace, URL: url, Expect: probe.Status(200)}
 	if cfg.Stage.Includes(5) {
 		inMesh.ServiceAccount, inMesh.URL = "bookinfo-productpage", "http://details."+BookinfoNamespace+":9080/details/0"
 	}
 	return []Probe{
-		{Stage: 3, Name: "plaintext from outside the mesh is refused", From: OutsideNamespace, URL: url, Expect: Refused},
+		{Stage: 3, Name: "plaintext from outside the mesh is refused", From: OutsideNamespace, URL: url, Expect: probe.Refusal()},
 		inMesh,
 	}
 }

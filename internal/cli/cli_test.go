@@ -72,7 +72,7 @@ func runCLI(args []string, eng Engine) (int, string, string) {
 }
 
 func TestTokenPrintsOnePersonasToken(t *testing.T) {
-	out := fakeOutputs(map[string]any{"tokens": map[string]any{"alice": "eyJ.a.s", "bob": "eyJ.b.s"}}, nil)
+	out := fakeOutputs(map[string]any{"stage": 4, "tokens": map[string]any{"alice": "eyJ.a.s", "bob": "eyJ.b.s"}}, nil)
 	code, stdout, _ := runCLI([]string{"token", "alice", "--stack", "step5"}, out)
 	assert.Equal(t, OK, code)
 	assert.Equal(t, "eyJ.a.s\n", stdout, "just the token, for $(workshop token alice)")
@@ -102,7 +102,7 @@ func TestExplainPrintsThePromiseAndTheChecks(t *testing.T) {
 	code, stdout, _ = runCLI([]string{"explain", "7"}, nil)
 	assert.Equal(t, OK, code)
 	assert.Contains(t, stdout, "Stage 7: NetworkPolicy")
-	assert.Contains(t, stdout, "an unregistered external host is refused: from egress-demo https://example.com/ -> connection refused or reset")
+	assert.Contains(t, stdout, "an unregistered external host is refused: from egress-demo https://example.com/ -> connection refused, reset or dropped")
 	assert.NotContains(t, stdout, "Not available")
 }
 

@@ -2,10 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,43 +42,17 @@ func explain(w io.Writer, arg string) error {
 }
 
 func token(ctx context.Context, w io.Writer, eng Engine, stack, persona string) error {
-	out, err := eng.Outputs(ctx, stack)
+	o, err := liveOutputs(ctx, eng, stack)
 	if err != nil {
-		return fmt.Errorf("reading stack %s: %w", stack, err)
+		return err
 	}
-	if _, ok := out["tokens"]; !ok {
+	if len(o.Tokens) == 0 {
 		return fmt.Errorf("stack %s has no tokens: tokens are minted from stage 4 (scripts/pulumi up --stack step4)", stack)
 	}
-	tokens, err := tokensOf(out)
-	if err != nil {
-		return fmt.Errorf("stack %s: %w", stack, err)
-	}
-	tok, ok := tokens[persona]
+	tok, ok := o.Tokens[persona]
 	if !ok {
-		names := make([]string, 0, len(tokens))
-		for n := range tokens {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return usageError{fmt.Sprintf("stack %s has no persona %q (it has: %s)", stack, persona, strings.Join(names, ", "))}
+		return usageError{fmt.Sprintf("stack %s has no persona %q (it has: %s)", stack, persona, strings.Join(slices.Sorted(maps.Keys(o.Tokens)), ", "))}
 	}
 	_, err = fmt.Fprintln(w, tok)
 	return err
-}
-
-// tokensOf reads the stack's tokens output: persona to JWT (none before stage 4).
-func tokensOf(outputs map[string]any) (map[string]string, error) {
-	tokens := map[string]string{}
-	raw, ok := outputs["tokens"]
-	if !ok {
-		return tokens, nil
-	}
-	b, err := json.Marshal(raw)
-	if err == nil {
-		err = json.Unmarshal(b, &tokens)
-	}
-	if err != nil {
-		return map[string]string{}, fmt.Errorf("the tokens output is not a map of persona to token: %w", err)
-	}
-	return tokens, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/leftovers"
+	"github.com/istio-workshop/istio-workshop/internal/outputs"
 )
 
 // StacksDir is where the stack files are, relative to the project (the working directory).
@@ -103,15 +104,19 @@ func available(s config.Stage) error {
 }
 
 // liveOutputs are the outputs of a stack that has been brought up.
-func liveOutputs(ctx context.Context, eng Engine, stack string) (map[string]any, error) {
+func liveOutputs(ctx context.Context, eng Engine, stack string) (outputs.Stack, error) {
 	o, err := eng.Outputs(ctx, stack)
 	if err != nil {
-		return nil, fmt.Errorf("reading stack %s: %w (a live stack is needed: run `workshop up` first)", stack, err)
+		return outputs.Stack{}, fmt.Errorf("reading stack %s: %w (a live stack is needed: run `workshop up` first)", stack, err)
 	}
-	if _, up := o["stage"]; !up {
-		return nil, fmt.Errorf("stack %s has no resources yet: run `workshop up` first", stack)
+	if _, up := o[outputs.Stage]; !up {
+		return outputs.Stack{}, fmt.Errorf("stack %s has no resources yet: run `workshop up` first", stack)
 	}
-	return o, nil
+	s, err := outputs.Decode(o)
+	if err != nil {
+		return outputs.Stack{}, fmt.Errorf("stack %s: %w", stack, err)
+	}
+	return s, nil
 }
 
 // apply previews or applies stage s on stack.
@@ -148,8 +153,8 @@ func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage
 		return err
 	}
 	return runReported(ctx, out, eng, Preview, stack, filepath.Join(StacksDir, "Pulumi."+stackName(to)+".yaml"),
-		fmt.Sprintf("Moving stack %s from stage %v to stage %d (%s):", stack, now["stage"], to, to.Info().Title),
-		map[string]any{"operation": "diff", "stack": stack, "from": now["stage"], "to": int(to)}, asJSON)
+		fmt.Sprintf("Moving stack %s from stage %d to stage %d (%s):", stack, now.Stage, to, to.Info().Title),
+		map[string]any{"operation": "diff", "stack": stack, "from": now.Stage, "to": int(to)}, asJSON)
 }
 
 // findLeftovers is leftovers.Find; tests replace it.
@@ -175,7 +180,7 @@ func reset(ctx context.Context, out IO, eng Engine, yes bool) error {
 	var names []string
 	for _, s := range stacks {
 		if o, err := eng.Outputs(ctx, s); err == nil {
-			if n, ok := o["clusterName"].(string); ok {
+			if n, ok := o[outputs.ClusterName].(string); ok {
 				names = append(names, n)
 			}
 		}

@@ -32,9 +32,7 @@ func troubleshoot(ctx context.Context, out IO, eng Engine, stack string) error {
 	if err != nil {
 		return err
 	}
-	n, _ := o["stage"].(float64)
-	mode, _ := o["meshMode"].(string)
-	kubeconfig, _ := o["kubeconfig"].(string)
+	n, mode, kubeconfig := o.Stage, o.MeshMode, o.Kubeconfig
 	dir, err := os.MkdirTemp("", "workshop-troubleshoot-")
 	if err != nil {
 		return err

@@ -12,7 +12,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/outputs"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/verify"
 )
 
@@ -20,10 +21,10 @@ import (
 var (
 	checkObjects = verify.Objects
 	hostProbe    = verify.Host
-	clusterProbe = func(ctx context.Context, cfg *rest.Config, p components.Probe, c verify.Credentials) verify.Result {
+	clusterProbe = func(ctx context.Context, cfg *rest.Config, p probe.Probe, c verify.Credentials) probe.Result {
 		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
-			return verify.Result{Probe: p, Got: components.Refused, Detail: err.Error(), Pass: verify.Passes(p.Expect, components.Refused)}
+			return probe.CouldNot(p, err.Error())
 		}
 		return verify.InCluster(ctx, client, p, c)
 	}
@@ -32,14 +33,14 @@ var (
 // verifyReport is verify's --json output.
 type verifyReport struct {
 	Stack     string              `json:"stack"`
-	Stage     any                 `json:"stage"`
+	Stage     int                 `json:"stage"`
 	Objects   int                 `json:"objects"`
 	Missing   []string            `json:"missing"`
 	Drifted   map[string][]string `json:"drifted"`
 	Unchecked []string            `json:"unchecked"`
 	Traffic   string              `json:"traffic"` // "checked", or why not
-	Probes    []verify.Result     `json:"probes"`
-	Skipped   []components.Probe  `json:"skipped"`
+	Probes    []probe.Result      `json:"probes"`
+	Skipped   []probe.Probe       `json:"skipped"`
 	Pass      bool                `json:"pass"`
 }
 
@@ -51,8 +52,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 	if err != nil {
 		return err
 	}
-	kubeconfig, _ := o["kubeconfig"].(string)
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(o.Kubeconfig))
 	if err != nil {
 		return fmt.Errorf("stack %s: its kubeconfig output: %w", stack, err)
 	}
@@ -68,7 +68,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			}
 		}
 	}
-	rep := verifyReport{Stack: stack, Stage: o["stage"], Objects: len(objs), Missing: []string{}, Unchecked: []string{}, Probes: []verify.Result{}, Skipped: []components.Probe{}}
+	rep := verifyReport{Stack: stack, Stage: o.Stage, Objects: len(objs), Missing: []string{}, Unchecked: []string{}, Probes: []probe.Result{}, Skipped: []probe.Probe{}}
 	checked, err := checkObjects(ctx, cfg, objs)
 	if err != nil {
 		return fmt.Errorf("checking the objects of stack %s: %w", stack, err)
@@ -82,15 +82,12 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 	}
 	rep.Unchecked = append(rep.Unchecked, checked.Unchecked...)
 
-	var probes []components.Probe
-	if raw, err := json.Marshal(o["probes"]); err == nil {
-		_ = json.Unmarshal(raw, &probes)
-	}
+	probes := o.Probes
 	switch {
 	case objectsOnly:
 		rep.Traffic = "not run: --objects-only"
 		rep.Skipped = probes
-	case o["clusterProvider"] == "local":
+	case o.ClusterProvider == "local":
 		rep.Traffic = "not run: on the local control plane objects exist but no container runs and no traffic flows"
 		rep.Skipped = probes
 	default:
@@ -100,7 +97,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			if !asJSON && out.Terminal {
 				fmt.Fprintf(out.Stderr, "\r\033[Kprobing: %s", p.Name)
 			}
-			if p.From == "host" {
+			if p.From == probe.Host {
 				rep.Probes = append(rep.Probes, hostProbe(ctx, p, creds))
 			} else {
 				rep.Probes = append(rep.Probes, clusterProbe(ctx, cfg, p, creds))
@@ -108,10 +105,13 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 		}
 		endProgress(out)
 	}
-	failed := 0
+	failed, couldNot := 0, 0
 	for _, r := range rep.Probes {
 		if !r.Pass {
 			failed++
+		}
+		if r.Outcome == probe.CouldNotProbe {
+			couldNot++
 		}
 	}
 	rep.Pass = len(rep.Missing) == 0 && len(rep.Drifted) == 0 && len(rep.Unchecked) == 0 && failed == 0
@@ -124,7 +124,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 		}
 	} else {
 		w := out.Stdout
-		fmt.Fprintf(w, "Stack %s, stage %v\n\nObjects: %d in the stack, %d missing from the cluster, %d changed, %d not checked\n", stack, o["stage"], len(objs), len(rep.Missing), len(rep.Drifted), len(rep.Unchecked))
+		fmt.Fprintf(w, "Stack %s, stage %d\n\nObjects: %d in the stack, %d missing from the cluster, %d changed, %d not checked\n", stack, o.Stage, len(objs), len(rep.Missing), len(rep.Drifted), len(rep.Unchecked))
 		for _, m := range rep.Missing {
 			fmt.Fprintf(w, "  missing: %s (deleted behind the stack's back: `scripts/pulumi up --refresh --stack %s` puts it back)\n", m, stack)
 		}
@@ -146,14 +146,14 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 		}
 	}
 	if !rep.Pass {
-		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) failed", stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), failed)
+		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) failed (%d of them could not probe)",
+			stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), failed, couldNot)
 	}
 	return nil
 }
 
-// credentials are the stack's CA, client certificate and tokens, from its outputs.
-func credentials(o map[string]any) verify.Credentials {
-	str := func(k string) []byte { s, _ := o[k].(string); return []byte(s) }
-	tokens, _ := tokensOf(o) // before stage 4 there are none; a probe needing one says so
-	return verify.Credentials{RootCA: str("rootCa"), ClientCert: str("clientCert"), ClientKey: str("clientKey"), Tokens: tokens}
+// credentials are the stack's CA, client certificate and tokens, from its outputs (before stage
+// 4 there are no tokens; a probe needing one could not probe, and says so).
+func credentials(o outputs.Stack) verify.Credentials {
+	return verify.Credentials{RootCA: []byte(o.RootCA), ClientCert: []byte(o.ClientCert), ClientKey: []byte(o.ClientKey), Tokens: o.Tokens}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
 
-	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/verify"
 )
 
@@ -23,8 +23,8 @@ current-context: x
 
 func verifyEngine(provider string) *fakeEngine {
 	probes := []any{
-		map[string]any{"stage": 2, "name": "https", "from": "host", "url": "https://bookinfo.localhost/productpage", "caCert": true, "persona": "alice", "expect": 200},
-		map[string]any{"stage": 3, "name": "plaintext", "from": "outside-mesh", "url": "http://productpage.bookinfo:9080/productpage", "expect": 0},
+		map[string]any{"stage": 2, "name": "https", "from": "host", "url": "https://bookinfo.localhost/productpage", "caCert": true, "persona": "alice", "expect": map[string]any{"outcome": "answered", "status": 200}},
+		map[string]any{"stage": 3, "name": "plaintext", "from": "outside-mesh", "url": "http://productpage.bookinfo:9080/productpage", "expect": map[string]any{"outcome": "refused"}},
 	}
 	return &fakeEngine{
 		outputs: map[string]map[string]any{"step3": {"stage": 3.0, "clusterProvider": provider, "kubeconfig": kubeconfig, "probes": probes,
@@ -39,8 +39,8 @@ func verifyEngine(provider string) *fakeEngine {
 }
 
 // fakeChecks replaces verify's checks; missing are the objects to report gone, drifted the
-// edited ones, got the answer every probe gets.
-func fakeChecks(t *testing.T, missing []verify.Object, drifted map[string][]string, got int) *[]verify.Object {
+// edited ones, got the outcome every probe gets (an answer with status 200).
+func fakeChecks(t *testing.T, missing []verify.Object, drifted map[string][]string, got probe.Outcome) *[]verify.Object {
 	t.Helper()
 	m, h, c := checkObjects, hostProbe, clusterProbe
 	t.Cleanup(func() { checkObjects, hostProbe, clusterProbe = m, h, c })
@@ -54,19 +54,23 @@ func fakeChecks(t *testing.T, missing []verify.Object, drifted map[string][]stri
 		}
 		return res, nil
 	}
-	answer := func(p components.Probe, c verify.Credentials) verify.Result {
+	answer := func(p probe.Probe, c verify.Credentials) probe.Result {
 		assert.Equal(t, "eyJ.alice", c.Tokens["alice"])
-		return verify.Result{Probe: p, Got: got, Pass: verify.Passes(p.Expect, got)}
+		status := 0
+		if got == probe.Answered {
+			status = 200
+		}
+		return probe.Judge(p, got, status, false, "")
 	}
-	hostProbe = func(_ context.Context, p components.Probe, c verify.Credentials) verify.Result { return answer(p, c) }
-	clusterProbe = func(_ context.Context, _ *rest.Config, p components.Probe, c verify.Credentials) verify.Result {
+	hostProbe = func(_ context.Context, p probe.Probe, c verify.Credentials) probe.Result { return answer(p, c) }
+	clusterProbe = func(_ context.Context, _ *rest.Config, p probe.Probe, c verify.Credentials) probe.Result {
 		return answer(p, c)
 	}
 	return &checked
 }
 
 func TestVerifyOnTheLocalControlPlaneChecksObjectsOnly(t *testing.T) {
-	checked := fakeChecks(t, nil, nil, 200)
+	checked := fakeChecks(t, nil, nil, probe.Answered)
 	code, stdout, stderr := runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
 	require.Equal(t, OK, code, stderr)
 	assert.Equal(t, []verify.Object{{APIVersion: "v1", Kind: "Namespace", Name: "bookinfo"}, {APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, *checked,
@@ -75,13 +79,13 @@ func TestVerifyOnTheLocalControlPlaneChecksObjectsOnly(t *testing.T) {
 	assert.Contains(t, stdout, "not run: on the local control plane objects exist but no container runs")
 	assert.Contains(t, stdout, "skipped  stage 3 plaintext")
 
-	fakeChecks(t, []verify.Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, nil, 200)
+	fakeChecks(t, []verify.Object{{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "bookinfo", Name: "details-v1"}}, nil, probe.Answered)
 	code, stdout, stderr = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stdout, "missing: Deployment bookinfo/details-v1 (deleted behind the stack's back")
 	assert.Contains(t, stderr, "1 object(s) missing")
 
-	fakeChecks(t, nil, map[string][]string{"PeerAuthentication istio-system/default": {`spec.mtls.mode: want "STRICT", got "PERMISSIVE"`}}, 200)
+	fakeChecks(t, nil, map[string][]string{"PeerAuthentication istio-system/default": {`spec.mtls.mode: want "STRICT", got "PERMISSIVE"`}}, probe.Answered)
 	code, stdout, stderr = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("local"))
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stdout, "changed: PeerAuthentication istio-system/default (edited behind the stack's back")
@@ -90,7 +94,7 @@ func TestVerifyOnTheLocalControlPlaneChecksObjectsOnly(t *testing.T) {
 }
 
 func TestVerifyRunsTheProbesOnARealCluster(t *testing.T) {
-	fakeChecks(t, nil, nil, 200)
+	fakeChecks(t, nil, nil, probe.Answered)
 	code, stdout, _ := runCLI([]string{"verify", "--stack", "step3", "--json"}, verifyEngine("kind"))
 	assert.Equal(t, Failed, code, "the plaintext probe expects a refusal and got 200")
 	var rep verifyReport
@@ -101,19 +105,25 @@ func TestVerifyRunsTheProbesOnARealCluster(t *testing.T) {
 	assert.False(t, rep.Pass)
 	assert.Equal(t, "checked", rep.Traffic)
 
-	fakeChecks(t, nil, nil, components.Refused)
+	fakeChecks(t, nil, nil, probe.Refused)
 	code, stdout, _ = runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("kind"))
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stdout, "FAIL  stage 2 https")
 	assert.Contains(t, stdout, "PASS  stage 3 plaintext")
 
-	code, _, stderr := runCLI([]string{"verify", "--stack", "nope"}, verifyEngine("kind"))
+	fakeChecks(t, nil, nil, probe.CouldNotProbe)
+	code, stdout, stderr := runCLI([]string{"verify", "--stack", "step3"}, verifyEngine("kind"))
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stdout, "FAIL  stage 3 plaintext", "a probe that could not run never passes, even where a refusal is promised")
+	assert.Contains(t, stderr, "2 probe(s) failed (2 of them could not probe)")
+
+	code, _, stderr = runCLI([]string{"verify", "--stack", "nope"}, verifyEngine("kind"))
 	assert.Equal(t, Failed, code)
 	assert.Contains(t, stderr, "reading stack nope")
 }
 
 func TestVerifyObjectsOnlySendsNoTraffic(t *testing.T) {
-	checked := fakeChecks(t, nil, nil, 200) // a probe that ran would fail (plaintext expects a refusal)
+	checked := fakeChecks(t, nil, nil, probe.Answered) // a probe that ran would fail (plaintext expects a refusal)
 	code, stdout, stderr := runCLI([]string{"verify", "--stack", "step3", "--objects-only", "--json"}, verifyEngine("kind"))
 	require.Equal(t, OK, code, stderr)
 	var rep verifyReport
@@ -126,4 +136,17 @@ func TestVerifyObjectsOnlySendsNoTraffic(t *testing.T) {
 
 	code, _, _ = runCLI([]string{"up", "3", "--objects-only"}, verifyEngine("kind"))
 	assert.Equal(t, Usage, code, "only verify takes --objects-only")
+}
+
+func TestVerifyRefusesProbesItCannotReadBeforeAnyRuns(t *testing.T) {
+	ran := false
+	fakeChecks(t, nil, nil, probe.Answered)
+	hostProbe = func(_ context.Context, p probe.Probe, _ verify.Credentials) probe.Result { ran = true; return probe.Got(p, 200) }
+	eng := verifyEngine("kind")
+	eng.outputs["step3"]["probes"] = []any{map[string]any{}}
+	code, _, stderr := runCLI([]string{"verify", "--stack", "step3"}, eng)
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stderr, "stack step3: the stack's probes output is not usable")
+	assert.Contains(t, stderr, `expect.outcome "" is neither`)
+	assert.False(t, ran, "nothing runs")
 }

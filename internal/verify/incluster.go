@@ -13,7 +13,7 @@ import (
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
@@ -22,8 +22,8 @@ const probeLabel = "istio-workshop/verify"
 
 // ProbePod is the short-lived pod that runs probe p with curl in p.From, as p.ServiceAccount.
 // A token goes in the Secret secret (mounted as a header file), never in the pod's spec.
-func ProbePod(name string, p components.Probe, secret string) *corev1.Pod {
-	args := []string{"-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", strconv.Itoa(int(Timeout.Seconds())), "--proto", "=http,https"}
+func ProbePod(name string, p probe.Probe, secret string) *corev1.Pod {
+	args := []string{"-sS", "-o", "/dev/null", "-w", "\n" + curlMarker + "%{http_code}\n", "--max-time", strconv.Itoa(int(Timeout.Seconds())), "--proto", "=http,https"}
 	pod := &corev1.Pod{
 		ObjectMeta: k8smeta.ObjectMeta{Name: name, Namespace: p.From, Labels: map[string]string{probeLabel: "probe"},
 			// The sidecar (sidecar mode) is up before curl runs, and the pod completes when curl does.
@@ -52,7 +52,7 @@ func ProbePod(name string, p components.Probe, secret string) *corev1.Pod {
 }
 
 // InCluster runs p from a curl pod in its namespace, waits for curl's answer, and removes the pod.
-func InCluster(ctx context.Context, client kubernetes.Interface, p components.Probe, c Credentials) Result {
+func InCluster(ctx context.Context, client kubernetes.Interface, p probe.Probe, c Credentials) probe.Result {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	name := "verify-" + hex.EncodeToString(suffix)
@@ -61,19 +61,19 @@ func InCluster(ctx context.Context, client kubernetes.Interface, p components.Pr
 	if p.Persona != "" {
 		tok, ok := c.Tokens[p.Persona]
 		if !ok {
-			return result(p, components.Refused, "no token for persona "+p.Persona+" in the stack outputs")
+			return probe.CouldNot(p, "no token for persona "+p.Persona+" in the stack outputs")
 		}
 		secret = name
 		if _, err := secrets.Create(ctx, &corev1.Secret{
 			ObjectMeta: k8smeta.ObjectMeta{Name: name, Labels: map[string]string{probeLabel: "probe"}},
 			StringData: map[string]string{"header": "Authorization: Bearer " + tok},
 		}, k8smeta.CreateOptions{}); err != nil {
-			return result(p, components.Refused, "creating the token secret: "+err.Error())
+			return probe.CouldNot(p, "creating the token secret: "+err.Error())
 		}
 		defer func() { _ = secrets.Delete(context.WithoutCancel(ctx), name, k8smeta.DeleteOptions{}) }()
 	}
 	if _, err := pods.Create(ctx, ProbePod(name, p, secret), k8smeta.CreateOptions{}); err != nil {
-		return result(p, components.Refused, "creating the probe pod: "+err.Error())
+		return probe.CouldNot(p, "creating the probe pod: "+err.Error())
 	}
 	defer func() { _ = pods.Delete(context.WithoutCancel(ctx), name, k8smeta.DeleteOptions{}) }()
 
@@ -81,39 +81,68 @@ func InCluster(ctx context.Context, client kubernetes.Interface, p components.Pr
 	for {
 		pod, err := pods.Get(ctx, name, k8smeta.GetOptions{})
 		if err != nil {
-			return result(p, components.Refused, "reading the probe pod: "+err.Error())
+			return probe.CouldNot(p, "reading the probe pod: "+err.Error())
 		}
 		for _, s := range pod.Status.ContainerStatuses {
 			if s.Name == "curl" && s.State.Terminated != nil {
 				raw, err := pods.GetLogs(name, &corev1.PodLogOptions{Container: "curl"}).DoRaw(ctx)
 				if err != nil {
-					return result(p, components.Refused, "reading curl's answer: "+err.Error())
+					return probe.CouldNot(p, "reading curl's answer: "+err.Error())
 				}
 				return CurlOutcome(p, string(raw), int(s.State.Terminated.ExitCode))
 			}
 		}
 		if time.Now().After(deadline) {
-			return result(p, components.Refused, fmt.Sprintf("the probe pod did not finish in time (phase %s)", pod.Status.Phase))
+			return probe.CouldNot(p, fmt.Sprintf("the probe pod did not finish in time (phase %s)", pod.Status.Phase))
 		}
 		select {
 		case <-ctx.Done():
-			return result(p, components.Refused, ctx.Err().Error())
+			return probe.CouldNot(p, ctx.Err().Error())
 		case <-time.After(time.Second):
 		}
 	}
 }
 
-// CurlOutcome reads curl's `-w %{http_code}` output and exit code: 000 means no HTTP answer.
-func CurlOutcome(p components.Probe, out string, exit int) Result {
-	// stderr's error line and stdout's code share the log: the code is the last 3-digit word.
-	code := 0
-	for _, w := range strings.Fields(out) {
-		if n, err := strconv.Atoi(w); err == nil && len(w) == 3 {
-			code = n
+// curlMarker starts the line where curl writes the HTTP status (`-w`): the pod's log mixes it
+// with curl's error message, which can hold numbers of its own (a port).
+const curlMarker = "workshop-probe-status: "
+
+// curl's exit codes that mean the server refused: it could not connect (7), the TLS handshake
+// failed (35: an alert, or the connection closed during it), sending or receiving failed
+// (55, 56: a reset) or the connection closed with no answer (52).
+var curlRefused = map[int]bool{7: true, 35: true, 52: true, 55: true, 56: true}
+
+// curlTimedOut is curl's exit code for a request that timed out (a dropped connection).
+const curlTimedOut = 28
+
+// CurlOutcome reads what the probe pod's curl printed and its exit code: an HTTP status (even
+// with a non-zero exit, e.g. a body cut short), a refusal, a timeout, or anything else (a name
+// that does not resolve: 6, a certificate not from the workshop CA: 60), which could not probe.
+func CurlOutcome(p probe.Probe, log string, exit int) probe.Result {
+	status, reported := "", false
+	var said []string
+	for _, line := range strings.Split(log, "\n") {
+		line = strings.TrimSpace(line)
+		if s, ok := strings.CutPrefix(line, curlMarker); ok {
+			status, reported = s, true
+		} else if line != "" {
+			said = append(said, line)
 		}
 	}
-	if code == 0 {
-		return result(p, components.Refused, fmt.Sprintf("curl exit %d: %s", exit, strings.TrimSpace(out)))
+	msg := strings.Join(said, "; ")
+	if !reported {
+		return probe.CouldNot(p, fmt.Sprintf("curl did not report (exit %d): %s", exit, msg))
 	}
-	return result(p, code, "")
+	if code, err := strconv.Atoi(status); err == nil && code >= 100 {
+		return probe.Got(p, code)
+	}
+	detail := fmt.Sprintf("curl exit %d: %s", exit, msg)
+	switch {
+	case curlRefused[exit]:
+		return probe.GotRefused(p, detail)
+	case exit == curlTimedOut:
+		return probe.GotTimeout(p, detail)
+	default:
+		return probe.CouldNot(p, detail)
+	}
 }

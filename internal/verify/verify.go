@@ -1,5 +1,5 @@
 // Package verify checks a stage's promises on a live cluster: that the stack's objects are all
-// there, and that each probe (components.Probe) gets the answer the stage promises, from the
+// there, and that each probe (probe.Probe) gets the answer the stage promises, from the
 // participant's machine or from a short-lived curl pod inside the cluster.
 package verify
 
@@ -8,13 +8,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Credentials are what the probes present: the workshop root CA (curl --cacert), the client
@@ -25,46 +27,25 @@ type Credentials struct {
 	Tokens                map[string]string
 }
 
-// Result is one probe's outcome.
-type Result struct {
-	Probe components.Probe `json:"probe"`
-	// Got is the HTTP status, or components.Refused when the connection failed.
-	Got    int    `json:"got"`
-	Detail string `json:"detail,omitempty"`
-	Pass   bool   `json:"pass"`
-}
-
-// Passes says whether got keeps the promise expect.
-func Passes(expect, got int) bool {
-	if expect == components.Answered {
-		return got != components.Refused
-	}
-	return expect == got
-}
-
-func result(p components.Probe, got int, detail string) Result {
-	return Result{Probe: p, Got: got, Detail: detail, Pass: Passes(p.Expect, got)}
-}
-
 // Timeout bounds one request.
 const Timeout = 10 * time.Second
 
 // Host runs a probe from this machine, as a participant's curl would: the workshop CA trusted,
 // the client certificate and token presented when the probe says so, redirects not followed.
 // Names under .localhost resolve to loopback, as curl and browsers resolve them.
-func Host(ctx context.Context, p components.Probe, c Credentials) Result {
+func Host(ctx context.Context, p probe.Probe, c Credentials) probe.Result {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if p.CACert {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(c.RootCA) {
-			return result(p, components.Refused, "no workshop root CA in the stack outputs (rootCa)")
+			return probe.CouldNot(p, "no workshop root CA in the stack outputs (rootCa)")
 		}
 		cfg.RootCAs = pool
 	}
 	if p.ClientCert {
 		cert, err := tls.X509KeyPair(c.ClientCert, c.ClientKey)
 		if err != nil {
-			return result(p, components.Refused, "client certificate: "+err.Error())
+			return probe.CouldNot(p, "no usable client certificate in the stack outputs (clientCert, clientKey): "+err.Error())
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
@@ -85,39 +66,47 @@ func Host(ctx context.Context, p components.Probe, c Credentials) Result {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
 	if err != nil {
-		return result(p, components.Refused, err.Error())
+		return probe.CouldNot(p, err.Error())
 	}
 	if p.Persona != "" {
 		tok, ok := c.Tokens[p.Persona]
 		if !ok {
-			return result(p, components.Refused, "no token for persona "+p.Persona+" in the stack outputs")
+			return probe.CouldNot(p, "no token for persona "+p.Persona+" in the stack outputs")
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) {
-			err = ue.Unwrap()
-		}
-		return result(p, components.Refused, err.Error())
+		return hostOutcome(p, err)
 	}
 	resp.Body.Close()
-	return result(p, resp.StatusCode, "")
+	return probe.Got(p, resp.StatusCode)
 }
 
-// String is one line of the verify table.
-func (r Result) String() string {
-	mark := "PASS"
-	if !r.Pass {
-		mark = "FAIL"
+// hostOutcome sorts a failed request: the server refused (a closed port, a reset, a connection
+// closed before any answer, a TLS alert it sent), the request timed out, or it could not be
+// made at all (a name that does not resolve, a certificate the workshop CA did not sign).
+func hostOutcome(p probe.Probe, err error) probe.Result {
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return probe.GotRefused(p, innermost(err))
+	case errors.As(err, &opErr) && opErr.Op == "remote error": // an alert from the server: crypto/tls's way to say no
+		return probe.GotRefused(p, innermost(err))
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return probe.GotTimeout(p, innermost(err))
+	default:
+		return probe.CouldNot(p, innermost(err))
 	}
-	got := fmt.Sprintf("HTTP %d", r.Got)
-	if r.Got == components.Refused {
-		got = "refused"
+}
+
+// innermost drops the "Get URL:" wrapping that repeats the probe's own URL.
+func innermost(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
 	}
-	if r.Detail != "" {
-		got += " (" + r.Detail + ")"
-	}
-	return fmt.Sprintf("%s  %s\n      got %s", mark, r.Probe, got)
+	return err.Error()
 }

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -21,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 type pair struct {
@@ -72,67 +71,8 @@ func ingress(t *testing.T, mutual bool, h http.HandlerFunc) (url string, ca, cli
 	return "https://bookinfo.localhost:" + port, ca, client
 }
 
-func TestHostProbesLikeAParticipantsCurl(t *testing.T) {
-	url, ca, _ := ingress(t, false, func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/old":
-			http.Redirect(w, r, "/productpage", http.StatusMovedPermanently)
-		case r.Header.Get("Authorization") != "Bearer eyJ.alice":
-			w.WriteHeader(http.StatusForbidden)
-		}
-	})
-	creds := Credentials{RootCA: ca.pem, Tokens: map[string]string{"alice": "eyJ.alice"}}
-	ctx := context.Background()
-
-	r := Host(ctx, components.Probe{URL: url + "/productpage", CACert: true, Persona: "alice", Expect: 200}, creds)
-	assert.True(t, r.Pass, r.String())
-	r = Host(ctx, components.Probe{URL: url + "/productpage", CACert: true, Expect: 403}, creds)
-	assert.True(t, r.Pass, "no token: %s", r)
-	r = Host(ctx, components.Probe{URL: url + "/old", CACert: true, Persona: "alice", Expect: 301}, creds)
-	assert.Equal(t, 301, r.Got, "redirects are answers, not followed")
-	r = Host(ctx, components.Probe{URL: url + "/productpage", Persona: "alice", Expect: 200}, creds)
-	assert.Equal(t, components.Refused, r.Got, "without the workshop CA the certificate is not trusted (never -k)")
-	assert.Contains(t, r.Detail, "certificate")
-	r = Host(ctx, components.Probe{URL: url + "/productpage", CACert: true, Persona: "mallory", Expect: 200}, creds)
-	assert.False(t, r.Pass)
-	assert.Contains(t, r.Detail, "no token for persona mallory")
-
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	r = Host(ctx, components.Probe{URL: closed.URL, Expect: components.Refused}, creds)
-	assert.True(t, r.Pass, "a closed port is refused: %s", r)
-}
-
-func TestHostProbesPresentTheClientCertificate(t *testing.T) {
-	url, ca, client := ingress(t, true, func(http.ResponseWriter, *http.Request) {})
-	creds := Credentials{RootCA: ca.pem, ClientCert: client.pem, ClientKey: client.kpem}
-	r := Host(context.Background(), components.Probe{URL: url + "/productpage", CACert: true, ClientCert: true, Expect: 200}, creds)
-	assert.True(t, r.Pass, r.String())
-	r = Host(context.Background(), components.Probe{URL: url + "/productpage", CACert: true, Expect: components.Refused}, creds)
-	assert.True(t, r.Pass, "without a client certificate mutual TLS refuses: %s", r)
-}
-
-func TestPassesAnyAnswer(t *testing.T) {
-	assert.True(t, Passes(components.Answered, 404))
-	assert.False(t, Passes(components.Answered, components.Refused))
-	assert.False(t, Passes(403, 200))
-}
-
-func TestCurlOutcome(t *testing.T) {
-	p := components.Probe{Expect: components.Refused}
-	r := CurlOutcome(p, "curl: (7) Failed to connect to productpage.bookinfo port 9080\n000", 7)
-	assert.Equal(t, components.Refused, r.Got)
-	assert.True(t, r.Pass)
-	assert.Contains(t, r.Detail, "curl exit 7")
-	r = CurlOutcome(p, "000curl: (56) Recv failure: Connection reset by peer\n", 56)
-	assert.True(t, r.Pass, "a reset is a refusal")
-	r = CurlOutcome(components.Probe{Expect: 403}, "403", 0)
-	assert.Equal(t, 403, r.Got)
-	assert.True(t, r.Pass)
-}
-
 func TestProbePodKeepsTheTokenInASecret(t *testing.T) {
-	pod := ProbePod("verify-1", components.Probe{From: "bookinfo", ServiceAccount: "bookinfo-reviews", URL: "http://details.bookinfo:9080/details/0", Persona: "alice"}, "verify-1")
+	pod := ProbePod("verify-1", probe.Probe{From: "bookinfo", ServiceAccount: "bookinfo-reviews", URL: "http://details.bookinfo:9080/details/0", Persona: "alice"}, "verify-1")
 	assert.Equal(t, "bookinfo", pod.Namespace)
 	assert.Equal(t, "bookinfo-reviews", pod.Spec.ServiceAccountName, "the probe's identity")
 	c := pod.Spec.Containers[0]

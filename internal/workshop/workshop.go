@@ -12,6 +12,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/outputs"
 )
 
 // Program is the workshop's Pulumi program.
@@ -28,13 +29,13 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx.Export("stage", pulumi.Int(int(cfg.Stage)))
-	ctx.Export("meshMode", pulumi.String(string(cfg.MeshMode)))
-	ctx.Export("clusterProvider", pulumi.String(string(cfg.Cluster.Provider)))
-	ctx.Export("clusterName", cluster.Name)
-	ctx.Export("contextName", cluster.ContextName)
-	ctx.Export("kubeconfig", cluster.Kubeconfig)
-	ctx.Export("defaultState", clean.DefaultState)
+	ctx.Export(outputs.Stage, pulumi.Int(int(cfg.Stage)))
+	ctx.Export(outputs.MeshMode, pulumi.String(string(cfg.MeshMode)))
+	ctx.Export(outputs.ClusterProvider, pulumi.String(string(cfg.Cluster.Provider)))
+	ctx.Export(outputs.ClusterName, cluster.Name)
+	ctx.Export(outputs.ContextName, cluster.ContextName)
+	ctx.Export(outputs.Kubeconfig, cluster.Kubeconfig)
+	ctx.Export(outputs.DefaultState, clean.DefaultState)
 	if !cfg.Stage.Includes(1) {
 		return nil
 	}
@@ -56,18 +57,18 @@ func Program(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export("rootCa", tls.RootCA)
+		ctx.Export(outputs.RootCA, tls.RootCA)
 		if cfg.Ingress.MutualTLS {
-			ctx.Export("clientCert", tls.ClientCert)
-			ctx.Export("clientKey", tls.ClientKey)
+			ctx.Export(outputs.ClientCert, tls.ClientCert)
+			ctx.Export(outputs.ClientKey, tls.ClientKey)
 		}
 	}
 	bookinfo, err := components.NewBookinfo(ctx, "bookinfo", cfg, mesh, tls, pulumi.Provider(cluster.Provider))
 	if err != nil {
 		return err
 	}
-	ctx.Export("productPageUrl", bookinfo.ProductPageURL)
-	ctx.Export("probes", pulumi.ToOutput(components.ProbesFor(cfg)))
+	ctx.Export(outputs.ProductPageURL, bookinfo.ProductPageURL)
+	ctx.Export(outputs.Probes, pulumi.ToOutput(components.ProbesFor(cfg)))
 
 	if cfg.Stage.Includes(3) {
 		// Stage 3: mesh-wide STRICT mTLS, and a client outside the mesh to prove it.
@@ -81,8 +82,8 @@ func Program(ctx *pulumi.Context) error {
 		if err != nil {
 			return err
 		}
-		ctx.Export("jwks", auth.JWKS)
-		ctx.Export("tokens", auth.Tokens)
+		ctx.Export(outputs.JWKS, auth.JWKS)
+		ctx.Export(outputs.Tokens, auth.Tokens)
 	}
 	if !cfg.Stage.Includes(5) {
 		return nil

@@ -1,0 +1,200 @@
+// Package probe is the contract between the program, which exports each stage's promise checks
+// as the stack output `probes`, and verify, which reads them back and runs them: what a probe
+// is, the answer it expects, and how what a request got is judged. No Pulumi dependency: the
+// `pulumi` tags are what the SDK marshals a struct by (it ignores `json` tags), so both tags
+// name every field alike.
+package probe
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Probe is one check of a stage's promise: a request made from a namespace (in the mesh or not)
+// or from the participant's machine, and the answer the stage promises.
+type Probe struct {
+	Stage int    `json:"stage" pulumi:"stage"`
+	Name  string `json:"name" pulumi:"name"`
+	// From is where the request starts: Host (the participant's machine) or a namespace,
+	// where a short-lived curl pod runs.
+	From string `json:"from" pulumi:"from"`
+	// ServiceAccount is the identity the curl pod runs as (default: the namespace's default).
+	ServiceAccount string `json:"serviceAccount,omitempty" pulumi:"serviceAccount"`
+	// URL is what curl requests.
+	URL string `json:"url" pulumi:"url"`
+	// CACert says curl trusts the workshop root CA (--cacert), never -k.
+	CACert bool `json:"caCert,omitempty" pulumi:"caCert"`
+	// ClientCert says curl presents the stack's client certificate (mutual TLS at the ingress).
+	ClientCert bool `json:"clientCert,omitempty" pulumi:"clientCert"`
+	// Persona is the token holder whose JWT goes with the request (stage 4 on).
+	Persona string `json:"persona,omitempty" pulumi:"persona"`
+	// Expect is the answer the stage promises.
+	Expect Expect `json:"expect" pulumi:"expect"`
+}
+
+// Host is Probe.From for a request from the participant's machine.
+const Host = "host"
+
+// Outcome is what became of a request.
+type Outcome string
+
+const (
+	// Answered: an HTTP answer came back (its status is the Result's Status).
+	Answered Outcome = "answered"
+	// Refused: the connection was refused, reset or closed, or the TLS handshake was refused
+	// by the server (an alert); with Expect.DropIsRefusal also a request that timed out.
+	Refused Outcome = "refused"
+	// CouldNotProbe: the request could not be made or its fate is unknown (no pod, no token,
+	// a name that does not resolve, a certificate not from the workshop CA, a timeout). It
+	// never keeps a promise.
+	CouldNotProbe Outcome = "could-not-probe"
+)
+
+// Expect is the answer a stage promises.
+type Expect struct {
+	// Outcome is Answered or Refused.
+	Outcome Outcome `json:"outcome" pulumi:"outcome"`
+	// Status is the HTTP status an answer must have; 0 takes any status (an external host's
+	// own status is not the stage's to promise).
+	Status int `json:"status,omitempty" pulumi:"status"`
+	// DropIsRefusal: a request that times out counts as refused. A NetworkPolicy drops packets
+	// rather than resetting the connection, so its refusal is a timeout; anywhere else a
+	// timeout says nothing and could not probe.
+	DropIsRefusal bool `json:"dropIsRefusal,omitempty" pulumi:"dropIsRefusal"`
+}
+
+// Status expects an HTTP answer with this status.
+func Status(code int) Expect { return Expect{Outcome: Answered, Status: code} }
+
+// AnyAnswer expects an HTTP answer of any status.
+func AnyAnswer() Expect { return Expect{Outcome: Answered} }
+
+// Refusal expects the connection or the TLS handshake refused (reset, closed, alert).
+func Refusal() Expect { return Expect{Outcome: Refused} }
+
+// Drop expects a refusal that may also be a silent drop (a NetworkPolicy).
+func Drop() Expect { return Expect{Outcome: Refused, DropIsRefusal: true} }
+
+func (e Expect) String() string {
+	switch {
+	case e.Outcome == Answered && e.Status != 0:
+		return fmt.Sprintf("HTTP %d", e.Status)
+	case e.Outcome == Answered:
+		return "any HTTP answer"
+	case e.DropIsRefusal:
+		return "connection refused, reset or dropped"
+	default:
+		return "connection refused or reset"
+	}
+}
+
+func (p Probe) String() string {
+	from := p.From
+	if p.ServiceAccount != "" {
+		from += " as " + p.ServiceAccount
+	}
+	with := ""
+	if p.Persona != "" {
+		with = " with " + p.Persona + "'s token"
+	}
+	return fmt.Sprintf("stage %d %s: from %s %s%s -> %s", p.Stage, p.Name, from, p.URL, with, p.Expect)
+}
+
+// Validate says what makes p unusable, every problem at once: a probe that cannot say what to
+// request, from where, or what to expect must stop verify before anything runs (an empty probe
+// once expected a refusal, and passed whenever nothing answered).
+func (p Probe) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if p.Stage < 1 {
+		bad("stage %d: probes belong to stage 1 or later", p.Stage)
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		bad("no name")
+	}
+	if p.From == "" {
+		bad("no from (%q or a namespace)", Host)
+	}
+	if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("url %q is not an http(s) URL", p.URL)
+	}
+	switch p.Expect.Outcome {
+	case Answered:
+		if p.Expect.Status != 0 && (p.Expect.Status < 100 || p.Expect.Status > 599) {
+			bad("expected status %d is not an HTTP status", p.Expect.Status)
+		}
+		if p.Expect.DropIsRefusal {
+			bad("dropIsRefusal is for a probe that expects a refusal")
+		}
+	case Refused:
+		if p.Expect.Status != 0 {
+			bad("a refusal has no status (got %d)", p.Expect.Status)
+		}
+	default:
+		bad("expect.outcome %q is neither %q nor %q", p.Expect.Outcome, Answered, Refused)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("probe %q: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Result is one probe's outcome.
+type Result struct {
+	Probe   Probe   `json:"probe"`
+	Outcome Outcome `json:"outcome"`
+	// Status is the HTTP status of an answer.
+	Status int `json:"status,omitempty"`
+	// TimedOut: the request timed out (Refused only under Expect.DropIsRefusal).
+	TimedOut bool   `json:"timedOut,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	Pass     bool   `json:"pass"`
+}
+
+// Judge is p's result for what the request got.
+func Judge(p Probe, got Outcome, status int, timedOut bool, detail string) Result {
+	if timedOut && got == CouldNotProbe && p.Expect.DropIsRefusal {
+		got = Refused
+	}
+	pass := got == p.Expect.Outcome && (got != Answered || p.Expect.Status == 0 || p.Expect.Status == status)
+	return Result{Probe: p, Outcome: got, Status: status, TimedOut: timedOut, Detail: detail, Pass: pass}
+}
+
+// Got is the result of an HTTP answer with status.
+func Got(p Probe, status int) Result { return Judge(p, Answered, status, false, "") }
+
+// GotRefused is the result of a refused connection or handshake.
+func GotRefused(p Probe, detail string) Result { return Judge(p, Refused, 0, false, detail) }
+
+// GotTimeout is the result of a request that timed out.
+func GotTimeout(p Probe, detail string) Result { return Judge(p, CouldNotProbe, 0, true, detail) }
+
+// CouldNot is the result of a probe that could not be made; it never passes.
+func CouldNot(p Probe, detail string) Result { return Judge(p, CouldNotProbe, 0, false, detail) }
+
+// String is one line of the verify table.
+func (r Result) String() string {
+	mark := "PASS"
+	if !r.Pass {
+		mark = "FAIL"
+	}
+	var got string
+	switch {
+	case r.Outcome == Answered:
+		got = fmt.Sprintf("HTTP %d", r.Status)
+	case r.Outcome == Refused && r.TimedOut:
+		got = "dropped (timed out)"
+	case r.Outcome == Refused:
+		got = "refused"
+	case r.TimedOut:
+		got = "could not probe: timed out"
+	default:
+		got = "could not probe"
+	}
+	if r.Detail != "" {
+		got += " (" + r.Detail + ")"
+	}
+	return fmt.Sprintf("%s  %s\n      got %s", mark, r.Probe, got)
+}

@@ -1,0 +1,249 @@
+package verify
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/internal/probe"
+)
+
+// Real servers on loopback, one per way a server can treat a request.
+
+// tcpServer accepts connections and hands each to serve; the port is closed at the end of the test.
+func tcpServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return l.Addr().String()
+}
+
+// resetting answers every connection with a TCP reset once the request arrives.
+func resetting(t *testing.T) string {
+	return tcpServer(t, func(c net.Conn) {
+		_, _ = c.Read(make([]byte, 4096))
+		_ = c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+}
+
+// hangingUp reads the request and closes the connection without a word (a proxy's black hole).
+func hangingUp(t *testing.T) string {
+	return tcpServer(t, func(c net.Conn) {
+		_, _ = c.Read(make([]byte, 4096))
+		c.Close()
+	})
+}
+
+// silent accepts and never answers, like a connection whose packets are dropped after the
+// handshake; it lets go when the test ends.
+func silent(t *testing.T) string {
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	return tcpServer(t, func(c net.Conn) {
+		<-done
+		c.Close()
+	})
+}
+
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// tlsServer serves h over TLS with a certificate for bookinfo.localhost from ca, requiring a
+// client certificate from ca when mutual.
+func tlsServer(t *testing.T, ca *pair, mutual bool, h http.HandlerFunc) string {
+	t.Helper()
+	server := issue(t, ca, &x509.Certificate{Subject: pkix.Name{CommonName: "bookinfo.localhost"}, DNSNames: []string{"bookinfo.localhost"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	cert, err := tls.X509KeyPair(server.pem, server.kpem)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if mutual {
+		pool := x509.NewCertPool()
+		pool.AddCert(ca.cert)
+		srv.TLS.ClientCAs, srv.TLS.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return "bookinfo.localhost:" + port
+}
+
+func newCA(t *testing.T, name string) *pair {
+	return issue(t, nil, &x509.Certificate{Subject: pkix.Name{CommonName: name}, IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
+}
+
+// world is one set of servers and the workshop's credentials for them.
+type world struct {
+	ca, client                    *pair
+	answering, mutual, foreignTLS string // host:port
+	reset, hangUp, quiet, closed  string
+}
+
+func newWorld(t *testing.T) world {
+	ca := newCA(t, "workshop-ca")
+	w := world{ca: ca, client: issue(t, ca, &x509.Certificate{Subject: pkix.Name{CommonName: "participant"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})}
+	w.answering = tlsServer(t, ca, false, func(rw http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/old":
+			http.Redirect(rw, r, "/productpage", http.StatusMovedPermanently)
+		case r.Header.Get("Authorization") != "Bearer eyJ.alice":
+			rw.WriteHeader(http.StatusForbidden)
+		}
+	})
+	w.mutual = tlsServer(t, ca, true, func(http.ResponseWriter, *http.Request) {})
+	w.foreignTLS = tlsServer(t, newCA(t, "somebody-else"), false, func(http.ResponseWriter, *http.Request) {})
+	w.reset, w.hangUp, w.quiet, w.closed = resetting(t), hangingUp(t), silent(t), closedPort(t)
+	return w
+}
+
+func (w world) creds() Credentials {
+	return Credentials{RootCA: w.ca.pem, ClientCert: w.client.pem, ClientKey: w.client.kpem, Tokens: map[string]string{"alice": "eyJ.alice"}}
+}
+
+func hostCase(url string, expect probe.Expect) probe.Probe {
+	return probe.Probe{Stage: 2, Name: "case", From: probe.Host, URL: url, CACert: strings.HasPrefix(url, "https"), Expect: expect}
+}
+
+func TestHostProbesSortEveryOutcomeAgainstRealServers(t *testing.T) {
+	w := newWorld(t)
+	cases := []struct {
+		name    string
+		probe   probe.Probe
+		outcome probe.Outcome
+		status  int
+		pass    bool
+	}{
+		{"an answer with the promised status", with(hostCase("https://"+w.answering+"/productpage", probe.Status(200)), "alice", false), probe.Answered, 200, true},
+		{"an answer with another status", hostCase("https://"+w.answering+"/productpage", probe.Status(200)), probe.Answered, 403, false},
+		{"a redirect is an answer, not followed", with(hostCase("https://"+w.answering+"/old", probe.Status(301)), "alice", false), probe.Answered, 301, true},
+		{"any answer", hostCase("https://"+w.answering+"/productpage", probe.AnyAnswer()), probe.Answered, 403, true},
+		{"a closed port refuses", hostCase("http://"+w.closed+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"a reset refuses", hostCase("http://"+w.reset+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"a connection closed without an answer refuses", hostCase("http://"+w.hangUp+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"mutual TLS without a client certificate refuses (an alert)", hostCase("https://"+w.mutual+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"mutual TLS with the client certificate answers", with(hostCase("https://"+w.mutual+"/", probe.Status(200)), "", true), probe.Answered, 200, true},
+		{"a refusal where an answer is promised fails", hostCase("http://"+w.closed+"/", probe.Status(200)), probe.Refused, 0, false},
+		{"a certificate from another CA could not probe, even where a refusal is promised", hostCase("https://"+w.foreignTLS+"/", probe.Refusal()), probe.CouldNotProbe, 0, false},
+		{"a timeout is not a refusal", hostCase("http://"+w.quiet+"/", probe.Refusal()), probe.CouldNotProbe, 0, false},
+		{"a timeout is a drop where the probe says so", hostCase("http://"+w.quiet+"/", probe.Drop()), probe.Refused, 0, true},
+		{"a token the stack does not have could not probe", with(hostCase("http://"+w.closed+"/", probe.Refusal()), "mallory", false), probe.CouldNotProbe, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			r := Host(ctx, c.probe, w.creds())
+			assert.Equal(t, c.outcome, r.Outcome, r.String())
+			assert.Equal(t, c.status, r.Status, r.String())
+			assert.Equal(t, c.pass, r.Pass, r.String())
+		})
+	}
+
+	noCA := hostCase("https://"+w.mutual+"/", probe.Refusal())
+	r := Host(context.Background(), noCA, Credentials{})
+	assert.Equal(t, probe.CouldNotProbe, r.Outcome, "no root CA in the outputs: %s", r)
+	assert.Contains(t, r.Detail, "rootCa")
+}
+
+func with(p probe.Probe, persona string, clientCert bool) probe.Probe {
+	p.Persona, p.ClientCert = persona, clientCert
+	return p
+}
+
+// TestCurlOutcomesAgainstRealServers runs the probe pod's own curl command line (its args from
+// ProbePod) with the host's curl against the same servers, and sorts what it printed.
+func TestCurlOutcomesAgainstRealServers(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("no curl on this machine")
+	}
+	w := newWorld(t)
+	bundle := t.TempDir() + "/ca.pem"
+	require.NoError(t, os.WriteFile(bundle, w.ca.pem, 0o600))
+	run := func(p probe.Probe) probe.Result {
+		c := ProbePod("verify-test", p, "").Spec.Containers[0]
+		args := append([]string(nil), c.Args...)
+		for i := range args {
+			if args[i] == "--max-time" {
+				args[i+1] = "2" // the pod waits 10 s; the silent server needs only to outlast this
+			}
+		}
+		cmd := exec.Command(curl, args...)
+		// The pod's image trusts the public CAs; here the workshop CA plays that part.
+		cmd.Env = append(os.Environ(), "CURL_CA_BUNDLE="+bundle)
+		out, err := cmd.CombinedOutput()
+		exit := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			exit = ee.ExitCode()
+		}
+		return CurlOutcome(p, string(out), exit)
+	}
+	inCluster := func(url string, expect probe.Expect) probe.Probe {
+		return probe.Probe{Stage: 3, Name: "case", From: "bookinfo", URL: url, Expect: expect}
+	}
+	cases := []struct {
+		name    string
+		probe   probe.Probe
+		outcome probe.Outcome
+		status  int
+		pass    bool
+	}{
+		{"an answer", inCluster("https://"+w.answering+"/productpage", probe.Status(403)), probe.Answered, 403, true},
+		{"a closed port refuses", inCluster("http://"+w.closed+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"a reset refuses", inCluster("http://"+w.reset+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"an empty reply refuses", inCluster("http://"+w.hangUp+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"mutual TLS without a client certificate refuses", inCluster("https://"+w.mutual+"/", probe.Refusal()), probe.Refused, 0, true},
+		{"a certificate nobody trusts could not probe", inCluster("https://"+w.foreignTLS+"/", probe.Refusal()), probe.CouldNotProbe, 0, false},
+		{"a timeout is not a refusal", inCluster("http://"+w.quiet+"/", probe.Refusal()), probe.CouldNotProbe, 0, false},
+		{"a timeout is a drop where the probe says so", inCluster("http://"+w.quiet+"/", probe.Drop()), probe.Refused, 0, true},
+		{"a refusal where an answer is promised fails", inCluster("http://"+w.closed+"/", probe.Status(200)), probe.Refused, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(c.probe)
+			assert.Equal(t, c.outcome, r.Outcome, r.String())
+			assert.Equal(t, c.status, r.Status, r.String())
+			assert.Equal(t, c.pass, r.Pass, r.String())
+		})
+	}
+}
+
+func TestCurlOutcomeNeedsCurlsOwnReport(t *testing.T) {
+	p := probe.Probe{Stage: 3, Name: "x", From: "bookinfo", URL: "http://productpage.bookinfo:9080/", Expect: probe.Refusal()}
+	r := CurlOutcome(p, "exec /usr/bin/curl: no such file or directory\n", 1)
+	assert.Equal(t, probe.CouldNotProbe, r.Outcome, "a pod whose curl never ran refused nothing")
+	assert.False(t, r.Pass)
+	r = CurlOutcome(p, "curl: (7) Failed to connect to productpage.bookinfo port 443 after 3 ms: Couldn't connect to server\n"+curlMarker+"000\n", 7)
+	assert.Equal(t, probe.Refused, r.Outcome, "a port number in curl's message is not a status")
+	assert.Contains(t, r.Detail, "curl exit 7: curl: (7) Failed to connect")
+}
