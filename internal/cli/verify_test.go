@@ -141,7 +141,10 @@ func TestVerifyObjectsOnlySendsNoTraffic(t *testing.T) {
 func TestVerifyRefusesProbesItCannotReadBeforeAnyRuns(t *testing.T) {
 	ran := false
 	fakeChecks(t, nil, nil, probe.Answered)
-	hostProbe = func(_ context.Context, p probe.Probe, _ verify.Credentials) probe.Result { ran = true; return probe.Got(p, 200) }
+	hostProbe = func(_ context.Context, p probe.Probe, _ verify.Credentials) probe.Result {
+		ran = true
+		return probe.Got(p, 200)
+	}
 	eng := verifyEngine("kind")
 	eng.outputs["step3"]["probes"] = []any{map[string]any{}}
 	code, _, stderr := runCLI([]string{"verify", "--stack", "step3"}, eng)
