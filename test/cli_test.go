@@ -82,6 +82,15 @@ func TestWorkshopCLI(t *testing.T) {
 	v = must("verify", "--stack", "step4")
 	assert.Contains(t, v.Stdout, "0 missing from the cluster, 0 changed")
 
+	// A probe that is not what its stage defines (here edited in the state) fails verify, named,
+	// even where no traffic can be sent; the advised up exports the stage's own again.
+	editProbeInState(t, p, "step4", "product page over HTTPS", 201)
+	v = p.Workshop("verify", "--stack", "step4")
+	require.Error(t, v.Err, "verify fails:\n%s", v.Stdout)
+	assert.Contains(t, v.Stdout, `differs: probe "product page over HTTPS" of stage 2: the stack expects HTTP 201, the stage defines HTTP 200`)
+	p.MustPulumi("up", "--yes", "--skip-preview", "--stack", "step4")
+	must("verify", "--stack", "step4")
+
 	// diff 4 5: exactly what the program adds at stage 5 (counted by kind from the same program
 	// under mocks), and the one update stage 5 states.
 	d := must("diff", "4", "5", "--json")
@@ -172,4 +181,30 @@ func TestWorkshopCLIOnALockedStack(t *testing.T) {
 		assert.Less(t, r.Took, 2*time.Minute, "%v returns", args)
 	}
 	assert.FileExists(t, filepath.Join(dir, "held.json"), "a live run's lock is never taken away")
+}
+
+// editProbeInState changes the expected status of one exported probe in the stack's state.
+func editProbeInState(t *testing.T, p *harness.Project, stack, probe string, status int) {
+	t.Helper()
+	var state map[string]any
+	require.NoError(t, json.Unmarshal([]byte(p.MustPulumi("stack", "export", "--stack", stack).Stdout), &state))
+	edited := false
+	for _, r := range state["deployment"].(map[string]any)["resources"].([]any) {
+		res := r.(map[string]any)
+		if res["type"] != "pulumi:pulumi:Stack" {
+			continue
+		}
+		for _, pr := range res["outputs"].(map[string]any)["probes"].([]any) {
+			if pr := pr.(map[string]any); pr["name"] == probe {
+				pr["expect"].(map[string]any)["status"] = status
+				edited = true
+			}
+		}
+	}
+	require.True(t, edited, "no probe %q in the state of %s", probe, stack)
+	raw, err := json.Marshal(state)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.WriteFile(file, raw, 0o600))
+	p.MustPulumi("stack", "import", "--file", file, "--stack", stack)
 }

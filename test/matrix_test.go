@@ -10,7 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
@@ -45,9 +48,16 @@ func TestEveryStackFromEmpty(t *testing.T) {
 					Objects int
 					Missing []string
 					Drifted map[string][]string
+					Skipped []probe.Probe
 					Pass    bool
 				}
 				require.NoError(t, json.Unmarshal([]byte(v.Stdout), &rep), v.Stdout)
+				// The probes reach the CLI whole: the stack's output equals what the stages define
+				// for these settings, field by field, and verify lists them as the ones it would run.
+				loaded, err := config.Load(stack, cfg)
+				require.NoError(t, err)
+				assert.Equal(t, components.ProbesFor(loaded), p.Outputs(t, stack).Probes, "the exported probes")
+				assert.Equal(t, components.ProbesFor(loaded), nilIfEmpty(rep.Skipped), "verify lists the real probes it would run")
 				assert.True(t, rep.Pass && len(rep.Missing) == 0 && len(rep.Drifted) == 0, "every object is in the cluster as the stack set it: %+v", rep)
 				if n > 0 {
 					assert.Greater(t, rep.Objects, 40, "the charts' objects are checked too (step 1: 57 in sidecar mode, 68 in ambient)")
@@ -108,4 +118,11 @@ func stateResources(t *testing.T, p *harness.Project, stack string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/verify"
@@ -38,10 +40,12 @@ type verifyReport struct {
 	Missing   []string            `json:"missing"`
 	Drifted   map[string][]string `json:"drifted"`
 	Unchecked []string            `json:"unchecked"`
-	Traffic   string              `json:"traffic"` // "checked", or why not
-	Probes    []probe.Result      `json:"probes"`
-	Skipped   []probe.Probe       `json:"skipped"`
-	Pass      bool                `json:"pass"`
+	// ProbesDiffer: the exported probes are not what the stack's stages define for its settings.
+	ProbesDiffer []string       `json:"probesDiffer"`
+	Traffic      string         `json:"traffic"` // "checked", or why not
+	Probes       []probe.Result `json:"probes"`
+	Skipped      []probe.Probe  `json:"skipped"`
+	Pass         bool           `json:"pass"`
 }
 
 // verify checks that every object the stack made is in the cluster, then runs the stage's
@@ -68,7 +72,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			}
 		}
 	}
-	rep := verifyReport{Stack: stack, Stage: o.Stage, Objects: len(objs), Missing: []string{}, Unchecked: []string{}, Probes: []probe.Result{}, Skipped: []probe.Probe{}}
+	rep := verifyReport{Stack: stack, Stage: o.Stage, Objects: len(objs), Missing: []string{}, Unchecked: []string{}, ProbesDiffer: probesDiffer(stack, o), Probes: []probe.Result{}, Skipped: []probe.Probe{}}
 	checked, err := checkObjects(ctx, cfg, objs)
 	if err != nil {
 		return fmt.Errorf("checking the objects of stack %s: %w", stack, err)
@@ -114,7 +118,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			couldNot++
 		}
 	}
-	rep.Pass = len(rep.Missing) == 0 && len(rep.Drifted) == 0 && len(rep.Unchecked) == 0 && failed == 0
+	rep.Pass = len(rep.Missing) == 0 && len(rep.Drifted) == 0 && len(rep.Unchecked) == 0 && len(rep.ProbesDiffer) == 0 && failed == 0
 
 	if asJSON {
 		enc := json.NewEncoder(out.Stdout)
@@ -138,6 +142,9 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			fmt.Fprintf(w, "  not checked: %s\n", u)
 		}
 		fmt.Fprintf(w, "\nProbes: %s\n", rep.Traffic)
+		for _, d := range rep.ProbesDiffer {
+			fmt.Fprintf(w, "  differs: %s (`scripts/pulumi up --stack %s` exports the stages' probes again)\n", d, stack)
+		}
 		for _, r := range rep.Probes {
 			fmt.Fprintf(w, "  %s\n", r)
 		}
@@ -146,8 +153,8 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 		}
 	}
 	if !rep.Pass {
-		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) failed (%d of them could not probe)",
-			stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), failed, couldNot)
+		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) not as the stages define, %d probe(s) failed (%d of them could not probe)",
+			stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), len(rep.ProbesDiffer), failed, couldNot)
 	}
 	return nil
 }
@@ -156,4 +163,45 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 // 4 there are no tokens; a probe needing one could not probe, and says so).
 func credentials(o outputs.Stack) verify.Credentials {
 	return verify.Credentials{RootCA: []byte(o.RootCA), ClientCert: []byte(o.ClientCert), ClientKey: []byte(o.ClientKey), Tokens: o.Tokens}
+}
+
+// probesDiffer holds the stack's exported probes to what its stages define for the settings it
+// was made with: a probe edited, lost or added on the way would otherwise be run, or skipped,
+// as if it were the stage's promise.
+func probesDiffer(stack string, o outputs.Stack) []string {
+	if o.Settings == nil {
+		return []string{"the stack exports no settings: it was made by an older version of the workshop"}
+	}
+	cfg, err := config.Load(stack, o.Settings)
+	if err != nil {
+		return []string{"the stack's settings do not load: " + err.Error()}
+	}
+	type key struct {
+		stage int
+		name  string
+	}
+	exported := map[key]probe.Probe{}
+	for _, p := range o.Probes {
+		exported[key{p.Stage, p.Name}] = p
+	}
+	var out []string
+	for _, want := range components.ProbesFor(cfg) {
+		k := key{want.Stage, want.Name}
+		got, ok := exported[k]
+		delete(exported, k)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("stage %d defines probe %q, the stack does not export it", want.Stage, want.Name))
+		case got.Expect != want.Expect:
+			out = append(out, fmt.Sprintf("probe %q of stage %d: the stack expects %s, the stage defines %s", want.Name, want.Stage, got.Expect, want.Expect))
+		case got != want:
+			out = append(out, fmt.Sprintf("probe %q of stage %d: the stack exports %s, the stage defines %s", want.Name, want.Stage, got, want))
+		}
+	}
+	for _, p := range o.Probes {
+		if _, extra := exported[key{p.Stage, p.Name}]; extra {
+			out = append(out, fmt.Sprintf("the stack exports probe %q of stage %d, which no stage defines", p.Name, p.Stage))
+		}
+	}
+	return out
 }

@@ -14,6 +14,7 @@ import (
 // The names of the stack outputs.
 const (
 	Stage           = "stage"
+	Settings        = "settings"
 	MeshMode        = "meshMode"
 	ClusterProvider = "clusterProvider"
 	ClusterName     = "clusterName"
@@ -32,7 +33,9 @@ const (
 // Stack is every output of a stack, as the CLI reads it. Outputs a stage has not made yet are
 // empty.
 type Stack struct {
-	Stage           int               `json:"stage"`
+	Stage int `json:"stage"`
+	// Settings are the workshop:* settings the stack was made with (secrets left out).
+	Settings        map[string]string `json:"settings"`
 	MeshMode        string            `json:"meshMode"`
 	ClusterProvider string            `json:"clusterProvider"`
 	ClusterName     string            `json:"clusterName"`

@@ -5,6 +5,7 @@ package workshop
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -17,7 +18,11 @@ import (
 
 // Program is the workshop's Pulumi program.
 func Program(ctx *pulumi.Context) error {
-	cfg, err := LoadConfig(ctx.Stack())
+	values, err := settings()
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(ctx.Stack(), values)
 	if err != nil {
 		return err // before any resource is registered: a bad config changes nothing
 	}
@@ -30,6 +35,9 @@ func Program(ctx *pulumi.Context) error {
 		return err
 	}
 	ctx.Export(outputs.Stage, pulumi.Int(int(cfg.Stage)))
+	// What the stack was made with, whichever file gave it: verify recomputes the stages'
+	// probes from it and holds the exported ones to them.
+	ctx.Export(outputs.Settings, pulumi.ToStringMap(withoutSecrets(values)))
 	ctx.Export(outputs.MeshMode, pulumi.String(string(cfg.MeshMode)))
 	ctx.Export(outputs.ClusterProvider, pulumi.String(string(cfg.Cluster.Provider)))
 	ctx.Export(outputs.ClusterName, cluster.Name)
@@ -111,14 +119,35 @@ func Program(ctx *pulumi.Context) error {
 	return nil
 }
 
-// LoadConfig reads every `workshop:*` setting the engine passed to the program (PULUMI_CONFIG
-// holds all of them, which lets Load reject unknown keys) and validates them.
+// LoadConfig reads and validates the settings the engine passes to the program.
 func LoadConfig(stack string) (config.Config, error) {
+	values, err := settings()
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(stack, values)
+}
+
+// settings are every setting the engine passed to the program (PULUMI_CONFIG holds all of them,
+// which lets config.Load reject unknown keys).
+func settings() (map[string]string, error) {
 	values := map[string]string{}
 	if raw := os.Getenv(pulumi.EnvConfig); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &values); err != nil {
-			return config.Config{}, fmt.Errorf("reading the stack configuration: %w", err)
+			return nil, fmt.Errorf("reading the stack configuration: %w", err)
 		}
 	}
-	return config.Load(stack, values)
+	return values, nil
+}
+
+// withoutSecrets leaves out the settings the stack holds as secrets (none of the workshop's
+// own are, but a secret never goes into a plain output).
+func withoutSecrets(values map[string]string) map[string]string {
+	out := maps.Clone(values)
+	var secret []string
+	_ = json.Unmarshal([]byte(os.Getenv(pulumi.EnvConfigSecretKeys)), &secret)
+	for _, k := range secret {
+		delete(out, k)
+	}
+	return out
 }

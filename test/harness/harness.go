@@ -5,6 +5,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -24,7 +25,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/istio-workshop/istio-workshop/infra/controlplane"
+	"github.com/istio-workshop/istio-workshop/internal/outputs"
 	"github.com/istio-workshop/istio-workshop/internal/paths"
+	"github.com/stretchr/testify/require"
 )
 
 // Root is the repository root.
@@ -385,4 +388,15 @@ func Listening(port int) bool {
 	}
 	conn.Close()
 	return true
+}
+
+// Outputs reads a stack's outputs the way the CLI does (secrets shown, decoded by the CLI's own
+// reader, which refuses a probe it could not run).
+func (p *Project) Outputs(t testing.TB, stack string) outputs.Stack {
+	t.Helper()
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(p.MustPulumi("stack", "output", "--json", "--show-secrets", "--stack", stack).Stdout), &raw))
+	o, err := outputs.Decode(raw)
+	require.NoError(t, err)
+	return o
 }
