@@ -136,6 +136,12 @@ func TestWorkshopCLI(t *testing.T) {
 	}
 	assert.Equal(t, "[]", strings.TrimSpace(p.MustPulumi("stack", "ls", "--json").Stdout), "no stack is left")
 	assert.Contains(t, must("reset", "--yes").Stdout, "0 stack(s) destroyed", "a second reset finds nothing to do")
+	for _, name := range []string{"step0", "step4", "step5"} {
+		file := filepath.Join(p.Dir, "stacks", "Pulumi."+name+".yaml")
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err, "reset keeps the stack files: the stage and the user's settings")
+		assert.Contains(t, string(raw), "workshop:stage:", file)
+	}
 }
 
 // added counts by kind the resources the program registers with config `to` and not with

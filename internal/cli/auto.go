@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -169,11 +170,17 @@ func (a AutoEngine) Stacks(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// RemoveStack forgets a destroyed stack.
+// RemoveStack forgets a destroyed stack and keeps its stack file: the file holds the stage and
+// the user's own settings, and the next `up` of that stack must find them (the Automation API's
+// RemoveStack has no way to say so, hence the CLI's own --preserve-config).
 func (a AutoEngine) RemoveStack(ctx context.Context, stack string) error {
 	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(a.Dir))
 	if err != nil {
 		return err
 	}
-	return ws.RemoveStack(ctx, stack)
+	_, stderr, _, err := ws.PulumiCommand().Run(ctx, a.Dir, nil, nil, nil, nil, "stack", "rm", "--yes", "--preserve-config", stack)
+	if err != nil {
+		return fmt.Errorf("removing stack %s: %w: %s", stack, err, strings.TrimSpace(stderr))
+	}
+	return nil
 }
