@@ -135,13 +135,7 @@ func hostCase(url string, expect probe.Expect) probe.Probe {
 
 func TestHostProbesSortEveryOutcomeAgainstRealServers(t *testing.T) {
 	w := newWorld(t)
-	cases := []struct {
-		name    string
-		probe   probe.Probe
-		outcome probe.Outcome
-		status  int
-		pass    bool
-	}{
+	cases := []outcomeCase{
 		{"an answer with the promised status", with(hostCase("https://"+w.answering+"/productpage", probe.Status(200)), "alice", false), probe.Answered, 200, true},
 		{"an answer with another status", hostCase("https://"+w.answering+"/productpage", probe.Status(200)), probe.Answered, 403, false},
 		{"a redirect is an answer, not followed", with(hostCase("https://"+w.answering+"/old", probe.Status(301)), "alice", false), probe.Answered, 301, true},
@@ -161,10 +155,7 @@ func TestHostProbesSortEveryOutcomeAgainstRealServers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			r := Host(ctx, c.probe, w.creds())
-			assert.Equal(t, c.outcome, r.Outcome, r.String())
-			assert.Equal(t, c.status, r.Status, r.String())
-			assert.Equal(t, c.pass, r.Pass, r.String())
+			c.check(t, Host(ctx, c.probe, w.creds()))
 		})
 	}
 
@@ -172,6 +163,22 @@ func TestHostProbesSortEveryOutcomeAgainstRealServers(t *testing.T) {
 	r := Host(context.Background(), noCA, Credentials{})
 	assert.Equal(t, probe.CouldNotProbe, r.Outcome, "no root CA in the outputs: %s", r)
 	assert.Contains(t, r.Detail, "rootCa")
+}
+
+// outcomeCase is a probe against one of the servers, and how its result must come out.
+type outcomeCase struct {
+	name    string
+	probe   probe.Probe
+	outcome probe.Outcome
+	status  int
+	pass    bool
+}
+
+func (c outcomeCase) check(t *testing.T, r probe.Result) {
+	t.Helper()
+	assert.Equal(t, c.outcome, r.Outcome, r.String())
+	assert.Equal(t, c.status, r.Status, r.String())
+	assert.Equal(t, c.pass, r.Pass, r.String())
 }
 
 func with(p probe.Probe, persona string, clientCert bool) probe.Probe {
@@ -211,13 +218,7 @@ func TestCurlOutcomesAgainstRealServers(t *testing.T) {
 	inCluster := func(url string, expect probe.Expect) probe.Probe {
 		return probe.Probe{Stage: 3, Name: "case", From: "bookinfo", URL: url, Expect: expect}
 	}
-	cases := []struct {
-		name    string
-		probe   probe.Probe
-		outcome probe.Outcome
-		status  int
-		pass    bool
-	}{
+	cases := []outcomeCase{
 		{"an answer", inCluster("https://"+w.answering+"/productpage", probe.Status(403)), probe.Answered, 403, true},
 		{"a closed port refuses", inCluster("http://"+w.closed+"/", probe.Refusal()), probe.Refused, 0, true},
 		{"a reset refuses", inCluster("http://"+w.reset+"/", probe.Refusal()), probe.Refused, 0, true},
@@ -230,10 +231,7 @@ func TestCurlOutcomesAgainstRealServers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := run(c.probe)
-			assert.Equal(t, c.outcome, r.Outcome, r.String())
-			assert.Equal(t, c.status, r.Status, r.String())
-			assert.Equal(t, c.pass, r.Pass, r.String())
+			c.check(t, run(c.probe))
 		})
 	}
 }

@@ -4,14 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -47,28 +42,6 @@ func issue(t *testing.T, parent *pair, tmpl *x509.Certificate) *pair {
 	kder, err := x509.MarshalECPrivateKey(key)
 	require.NoError(t, err)
 	return &pair{cert, key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})}
-}
-
-// ingress is a TLS server like the workshop's ingress: a certificate from the workshop CA for
-// bookinfo.localhost, optionally requiring a client certificate from the same CA.
-func ingress(t *testing.T, mutual bool, h http.HandlerFunc) (url string, ca, client *pair) {
-	t.Helper()
-	ca = issue(t, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "workshop-ca"}, IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
-	server := issue(t, ca, &x509.Certificate{Subject: pkix.Name{CommonName: "bookinfo.localhost"}, DNSNames: []string{"bookinfo.localhost"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-	client = issue(t, ca, &x509.Certificate{Subject: pkix.Name{CommonName: "participant"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	cert, err := tls.X509KeyPair(server.pem, server.kpem)
-	require.NoError(t, err)
-	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if mutual {
-		pool := x509.NewCertPool()
-		pool.AddCert(ca.cert)
-		srv.TLS.ClientCAs, srv.TLS.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	return "https://bookinfo.localhost:" + port, ca, client
 }
 
 func TestProbePodKeepsTheTokenInASecret(t *testing.T) {
