@@ -1,5 +1,5 @@
 // istio-workshop: a Pulumi program that turns a laptop into an Istio security workshop.
-// The program itself is internal/workshop; stacks/Pulumi.stepN.yaml select the stage.
+// The program itself is internal/workshop; stack stepN is stage N by its name.
 package main
 
 import (

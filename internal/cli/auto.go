@@ -87,13 +87,13 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 	case Preview:
 		opts := []optpreview.Option{optpreview.EventStreams(ch), optpreview.PolicyPacks(packs...), optpreview.Diff(), optpreview.ProgressStreams(diff)}
 		if o.ConfigFile != "" {
-			opts = append(opts, optpreview.ConfigFile(filepath.Join(a.Dir, o.ConfigFile)))
+			opts = append(opts, optpreview.ConfigFile(a.path(o.ConfigFile)))
 		}
 		_, err = s.Preview(ctx, opts...)
 	case Up, Recover:
 		opts := []optup.Option{optup.EventStreams(ch), optup.PolicyPacks(packs...), optup.Diff(), optup.ProgressStreams(diff)}
 		if o.ConfigFile != "" {
-			opts = append(opts, optup.ConfigFile(filepath.Join(a.Dir, o.ConfigFile)))
+			opts = append(opts, optup.ConfigFile(a.path(o.ConfigFile)))
 		}
 		if op == Recover {
 			// A killed run keeps its lock; with none, Cancel's error says so and is not ours.
@@ -168,6 +168,14 @@ func (a AutoEngine) Stacks(ctx context.Context) ([]string, error) {
 		names = append(names, s.Name)
 	}
 	return names, nil
+}
+
+// path is file relative to the project, unless it is absolute.
+func (a AutoEngine) path(file string) string {
+	if filepath.IsAbs(file) {
+		return file
+	}
+	return filepath.Join(a.Dir, file)
 }
 
 // RemoveStack forgets a destroyed stack and keeps its stack file: the file holds the stage and

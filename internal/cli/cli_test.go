@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -35,7 +36,15 @@ func (f *fakeEngine) Outputs(_ context.Context, stack string) (map[string]any, e
 }
 
 func (f *fakeEngine) Run(_ context.Context, op Operation, stack string, o Options) ([]Step, error) {
-	f.ran = append(f.ran, strings.TrimSpace(string(op)+" "+stack+" "+o.ConfigFile))
+	ran := string(op) + " " + stack
+	if o.ConfigFile != "" { // what the run's settings are
+		raw, err := os.ReadFile(o.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		ran += " with " + strings.TrimSpace(string(raw))
+	}
+	f.ran = append(f.ran, ran)
 	if o.Diff != nil {
 		fmt.Fprintln(o.Diff, "(pulumi's diff)")
 	}

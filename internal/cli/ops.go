@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 
@@ -140,19 +140,25 @@ func recoverStack(ctx context.Context, out IO, eng Engine, stack string, asJSON 
 }
 
 // diff previews moving the live stack to stage `to`: the stack keeps its own name (so its
-// cluster), and takes that stage's stack file.
+// cluster) and its own settings, with workshop:stage set to `to` in a copy of its file.
 func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON bool) error {
 	if err := available(to); err != nil {
-		return err
-	}
-	if err := checkStackFile(stackName(to), to); err != nil {
 		return err
 	}
 	now, err := liveOutputs(ctx, eng, stack)
 	if err != nil {
 		return err
 	}
-	return runReported(ctx, out, eng, Preview, stack, filepath.Join(StacksDir, "Pulumi."+stackName(to)+".yaml"),
+	dir, err := os.MkdirTemp("", "workshop-diff-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file, err := movedStackFile(dir, stack, to)
+	if err != nil {
+		return err
+	}
+	return runReported(ctx, out, eng, Preview, stack, file,
 		fmt.Sprintf("Moving stack %s from stage %d to stage %d (%s):", stack, now.Stage, to, to.Info().Title),
 		map[string]any{"operation": "diff", "stack": stack, "from": now.Stage, "to": int(to)}, asJSON)
 }

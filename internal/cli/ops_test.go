@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,35 +44,36 @@ func TestSummarizeCountsChangesByKind(t *testing.T) {
 	assert.Equal(t, []string{"update bookinfo", "replace alice", "delete old"}, names)
 }
 
-// inProject runs the test in a project directory holding the shipped stack files (stepN sets
-// stage N) and a stack `dev` at stage 4.
+// inProject runs the test in a project directory holding a user's stack files: step3 with a
+// setting of its own, dev at stage 4.
 func inProject(t *testing.T) {
 	t.Helper()
-	files := map[string]string{"dev": "config:\n  workshop:stage: \"4\"\n"}
-	for n := range 8 {
-		files[fmt.Sprintf("step%d", n)] = fmt.Sprintf("config:\n  workshop:stage: \"%d\"\n", n)
-	}
-	stackFiles(t, files)
+	stackFiles(t, map[string]string{
+		"dev":   "config:\n  workshop:stage: \"4\"\n",
+		"step3": "encryptionsalt: v1:abc\nconfig:\n  workshop:meshMode: sidecar\n",
+	})
 }
 
-func TestBadStackFilesAreRefusedBeforeTheEngineRuns(t *testing.T) {
+func TestStacksAtAnotherStageAreRefusedBeforeTheEngineRuns(t *testing.T) {
 	inProject(t)
 	file := func(stack string) string { return filepath.Join(StacksDir, "Pulumi."+stack+".yaml") }
 	require.NoError(t, os.WriteFile(file("step5"), []byte("config:\n  workshop:stage: \"5\"\n   workshop:meshMode: ambient\n"), 0o644))
-	require.NoError(t, os.WriteFile(file("step6"), []byte("config:\n  workshop:meshMode: ambient\n"), 0o644))
-	require.NoError(t, os.Remove(file("step2")))
+	require.NoError(t, os.WriteFile(file("step6"), []byte("config:\n  workshop:stage: \"7\"\n"), 0o644))
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"up", "5"}, "stacks/Pulumi.step5.yaml is not a valid stack file: error converting YAML to JSON: yaml: line 2: did not find expected key (fix the YAML; `git checkout stacks/Pulumi.step5.yaml` restores the shipped file)"},
-		{[]string{"preview", "6"}, "stacks/Pulumi.step6.yaml sets no workshop:stage (add `workshop:stage: \"6\"` under config:"},
-		{[]string{"up", "2"}, "stacks/Pulumi.step2.yaml does not exist"},
-		{[]string{"diff", "4", "5"}, "stacks/Pulumi.step5.yaml is not a valid stack file"},
+		{[]string{"up", "5"}, "stacks/Pulumi.step5.yaml is not a valid stack file: error converting YAML to JSON: yaml: line 2: did not find expected key (fix the YAML, or delete the file to start again from the defaults)"},
+		{[]string{"preview", "6"}, "stacks/Pulumi.step6.yaml sets workshop:stage 7, not 6: name stage 7 in the command, or `scripts/pulumi config rm workshop:stage --stack step6` (stack stepN is stage N)"},
 		{[]string{"up", "3", "--stack", "dev"}, "stacks/Pulumi.dev.yaml sets workshop:stage 4, not 3"},
-		{[]string{"up", "4", "--stack", "mine"}, "stacks/Pulumi.mine.yaml does not exist: stack mine has no settings (copy stacks/Pulumi.step4.yaml to it"},
+		{[]string{"up", "3", "--stack", "step4"}, "stack step4 is stage 4 by its name, not 3: name stage 4 in the command, or use stack step3"},
+		{[]string{"up", "4", "--stack", "mine"}, "stack mine is not named stepN and sets no workshop:stage: `scripts/pulumi config set workshop:stage 4 --stack mine` first"},
+		{[]string{"diff", "4", "5", "--stack", "dev"}, "stacks/Pulumi.dev.yaml"},
 	} {
-		eng := &fakeEngine{outputs: map[string]map[string]any{"step4": {"stage": 4.0}}}
+		if c.args[0] == "diff" {
+			require.NoError(t, os.WriteFile(file("dev"), []byte("config: [\n"), 0o644))
+		}
+		eng := &fakeEngine{outputs: map[string]map[string]any{"step4": {"stage": 4.0}, "dev": {"stage": 4.0}}}
 		code, _, stderr := runCLI(c.args, eng)
 		assert.Equal(t, Usage, code, "%v", c.args)
 		assert.Contains(t, stderr, c.want, "%v", c.args)
@@ -82,12 +82,26 @@ func TestBadStackFilesAreRefusedBeforeTheEngineRuns(t *testing.T) {
 	}
 }
 
+func TestAStageStackNeedsNoFile(t *testing.T) {
+	inProject(t)
+	eng := &fakeEngine{}
+	code, _, stderr := runCLI([]string{"up", "2"}, eng)
+	require.Equal(t, OK, code, stderr)
+	assert.Equal(t, []string{"up step2"}, eng.ran, "Pulumi makes the file on first use; the name is the stage")
+}
+
 func TestDiffPreviewsTheLiveStackWithTheOtherStagesFile(t *testing.T) {
 	inProject(t)
 	eng := &fakeEngine{outputs: map[string]map[string]any{"step3": {"stage": 3.0}}, steps: stageMoveSteps}
 	code, stdout, stderr := runCLI([]string{"diff", "3", "5"}, eng)
 	require.Equal(t, OK, code, stderr)
-	assert.Equal(t, []string{"preview step3 stacks/Pulumi.step5.yaml"}, eng.ran, "the stack keeps its name (so its cluster); only the stage's settings change")
+	assert.Equal(t, []string{"preview step3 with config:\n  workshop:meshMode: sidecar\n  workshop:stage: \"5\"\nencryptionsalt: v1:abc"}, eng.ran,
+		"the stack keeps its name (so its cluster), its settings and Pulumi's salt; only the stage changes")
+	_, err := os.Stat(filepath.Join(StacksDir, "Pulumi.step5.yaml"))
+	assert.True(t, os.IsNotExist(err), "no stack file is written in the project")
+	raw, err := os.ReadFile(filepath.Join(StacksDir, "Pulumi.step3.yaml"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), "workshop:stage", "the stack's own file is not touched")
 	assert.Contains(t, stdout, "(pulumi's diff)")
 	assert.Contains(t, stdout, "Moving stack step3 from stage 3 to stage 5 (Authorization policies):")
 	assert.Regexp(t, `AuthorizationPolicy\s+2\s+0\s+0\s+0`, stdout)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 
@@ -41,7 +42,7 @@ func localImages(ctx context.Context, images []string) (map[string]bool, error) 
 // stackConfig reads a stack file's settings, validated.
 func stackConfig(stack string) (config.Config, error) {
 	_, settings, err := readStackFile(stack)
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) { // no file: the defaults, and the name's stage
 		return config.Config{}, fmt.Errorf("stack %s: %w", stack, err)
 	}
 	values := map[string]string{}

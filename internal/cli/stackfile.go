@@ -12,41 +12,75 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
-// checkStackFile reads the stack file an operation will use before the engine starts: it must
-// exist, be YAML with a `config:` map, and set the stage the command names. Pulumi would
-// otherwise create a stack with no settings, or fail deep in its own output.
+// checkStackFile checks, before the engine starts, that stack is at the stage the command names:
+// by the workshop:stage its file sets, or else by its name (stack stepN is stage N). The file is
+// the user's (Pulumi creates it on first use, ignored by git); a missing one is no settings.
 func checkStackFile(stack string, want config.Stage) error {
 	path, settings, err := readStackFile(stack)
-	shipped := fmt.Sprintf("`git checkout %s` restores the shipped file", path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return inputError{fmt.Sprintf("%v (fix the YAML, or delete the file to start again from the defaults)", err)}
+	}
+	if v, ok := settings[config.Namespace+":stage"]; ok {
+		if got := fmt.Sprint(v); got != strconv.Itoa(int(want)) {
+			return inputError{fmt.Sprintf("%s sets %s:stage %s, not %d: name stage %s in the command, or `scripts/pulumi config rm %s:stage --stack %s` (stack stepN is stage N)",
+				path, config.Namespace, got, want, got, config.Namespace, stack)}
+		}
+		return nil
+	}
+	m := config.StackStage.FindStringSubmatch(stack)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return inputError{fmt.Sprintf("%s does not exist: stack %s has no settings (copy stacks/%s.yaml to it, or use the stage's own stack)",
-			path, stack, "Pulumi."+stackName(want))}
-	case err != nil:
-		return inputError{fmt.Sprintf("%v (fix the YAML; %s)", err, shipped)}
-	}
-	stage, ok := settings[config.Namespace+":stage"]
-	if !ok {
-		return inputError{fmt.Sprintf("%s sets no %s:stage (add `%s:stage: \"%d\"` under config:; %s)", path, config.Namespace, config.Namespace, want, shipped)}
-	}
-	if got := fmt.Sprint(stage); got != strconv.Itoa(int(want)) {
-		return inputError{fmt.Sprintf("%s sets %s:stage %s, not %d: name stage %s in the command, or change the file", path, config.Namespace, got, want, got)}
+	case m == nil:
+		return inputError{fmt.Sprintf("stack %s is not named stepN and sets no %s:stage: `scripts/pulumi config set %s:stage %d --stack %s` first",
+			stack, config.Namespace, config.Namespace, want, stack)}
+	case m[1] != strconv.Itoa(int(want)):
+		return inputError{fmt.Sprintf("stack %s is stage %s by its name, not %d: name stage %s in the command, or use stack %s", stack, m[1], want, m[1], stackName(want))}
 	}
 	return nil
 }
 
 // readStackFile reads the `config:` of stacks/Pulumi.STACK.yaml, and says which file it read.
 func readStackFile(stack string) (string, map[string]any, error) {
+	path, file, err := readStackYAML(stack)
+	if err != nil {
+		return path, nil, err
+	}
+	settings, _ := file["config"].(map[string]any)
+	return path, settings, nil
+}
+
+func readStackYAML(stack string) (string, map[string]any, error) {
 	path := filepath.Join(StacksDir, "Pulumi."+stack+".yaml")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return path, nil, err
 	}
-	var file struct {
-		Config map[string]any `json:"config"`
-	}
+	file := map[string]any{}
 	if err := yaml.Unmarshal(raw, &file); err != nil {
 		return path, nil, fmt.Errorf("%s is not a valid stack file: %w", path, err)
 	}
-	return path, file.Config, nil
+	return path, file, nil
+}
+
+// movedStackFile writes, into dir, stack's own file (its settings and Pulumi's salt) with
+// workshop:stage set to s: the file a preview of moving the live stack to stage s runs with.
+func movedStackFile(dir, stack string, s config.Stage) (string, error) {
+	_, file, err := readStackYAML(stack)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		file = map[string]any{}
+	case err != nil:
+		return "", inputError{fmt.Sprintf("%v (fix the YAML, or delete the file to start again from the defaults)", err)}
+	}
+	settings, _ := file["config"].(map[string]any)
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	settings[config.Namespace+":stage"] = strconv.Itoa(int(s))
+	file["config"] = settings
+	raw, err := yaml.Marshal(file)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
+	return path, os.WriteFile(path, raw, 0o600)
 }

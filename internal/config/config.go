@@ -199,6 +199,9 @@ func (l *loader) version(key string, withV bool) string {
 	return v
 }
 
+// StackStage matches the name of a stage's own stack, stepN, and captures N.
+var StackStage = regexp.MustCompile(`^step(\d+)$`)
+
 // Load reads the `workshop:*` keys of values (keys as the engine passes them, e.g.
 // "workshop:stage"), applies defaults and validates. The error lists every problem.
 func Load(stack string, values map[string]string) (Config, error) {
@@ -218,7 +221,18 @@ func Load(stack string, values map[string]string) (Config, error) {
 		l.get[key] = v
 	}
 	c := Config{Stack: stack}
-	if v, _ := l.val("stage"); v != "" {
+	v, set := l.val("stage")
+	if !set {
+		// Stack stepN is stage N: the stacks' names are the stage definitions, so no file the
+		// user owns has to carry them (and nothing can delete or rewrite them).
+		if m := StackStage.FindStringSubmatch(stack); m != nil {
+			v = m[1]
+		} else {
+			l.errs.add("stage", "", fmt.Sprintf("is not set, and stack %q is not named stepN (0–%d): set it with `scripts/pulumi config set %s:stage N --stack %s`",
+				stack, MaxStage, Namespace, stack))
+		}
+	}
+	if v != "" {
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil:

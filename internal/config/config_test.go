@@ -25,19 +25,36 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "v1.21.2", c.Versions.CertManager)
 }
 
-func TestEmptyConfigIsStageZero(t *testing.T) {
-	c, err := Load("dev", nil)
+func TestAStacksNameIsItsStage(t *testing.T) {
+	for stack, want := range map[string]Stage{"step0": 0, "step4": 4, fmt.Sprintf("step%d", AvailableUpTo()): AvailableUpTo()} {
+		c, err := Load(stack, nil)
+		require.NoError(t, err)
+		assert.Equal(t, want, c.Stage, stack)
+	}
+	c, err := Load("step4", map[string]string{"workshop:stage": "5"})
 	require.NoError(t, err)
-	assert.Equal(t, Stage(0), c.Stage)
+	assert.Equal(t, Stage(5), c.Stage, "a setting moves a stack to another stage (the walk)")
+
+	_, err = Load("dev", nil)
+	require.Error(t, err, "never stage 0 without a word")
+	assert.Contains(t, err.Error(), fmt.Sprintf("workshop:stage is not set, and stack \"dev\" is not named stepN (0–%d): set it with `scripts/pulumi config set workshop:stage N --stack dev`", MaxStage))
+	_, err = Load("dev", map[string]string{"istio-workshop:stage": "5"})
+	assert.Error(t, err)
+	c, err = Load("dev", map[string]string{"workshop:stage": "3"})
+	require.NoError(t, err)
+	assert.Equal(t, Stage(3), c.Stage)
+
+	_, err = Load("step99", nil)
+	assert.ErrorContains(t, err, fmt.Sprintf(`workshop:stage: "99" is not a stage (0–%d)`, MaxStage))
 }
 
 func TestOtherNamespacesAreIgnored(t *testing.T) {
-	_, err := Load("dev", map[string]string{"kubernetes:context": "x", "istio-workshop:foo": "bar"})
+	_, err := Load("step0", map[string]string{"kubernetes:context": "x", "istio-workshop:foo": "bar"})
 	require.NoError(t, err)
 }
 
 func TestVersionsAreNormalised(t *testing.T) {
-	c, err := Load("dev", map[string]string{"workshop:istioVersion": "v1.30.2", "workshop:certManagerVersion": "1.20.0"})
+	c, err := Load("step0", map[string]string{"workshop:istioVersion": "v1.30.2", "workshop:certManagerVersion": "1.20.0"})
 	require.NoError(t, err)
 	assert.Equal(t, "1.30.2", c.Versions.Istio)
 	assert.Equal(t, "v1.20.0", c.Versions.CertManager)
@@ -46,9 +63,9 @@ func TestVersionsAreNormalised(t *testing.T) {
 func TestExistingCluster(t *testing.T) {
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\n"), 0o600))
-	c, err := Load("dev", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kc, "workshop:kubeContext": "ctx"})
+	c, err := Load("step0", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kc, "workshop:kubeContext": "ctx"})
 	require.NoError(t, err)
-	assert.Equal(t, Cluster{Provider: Existing, Name: "istio-workshop-dev", Workers: 1, Kubeconfig: kc, Context: "ctx"}, c.Cluster)
+	assert.Equal(t, Cluster{Provider: Existing, Name: "istio-workshop-step0", Workers: 1, Kubeconfig: kc, Context: "ctx"}, c.Cluster)
 }
 
 func TestDefaultClusterNameIsAcceptedByKind(t *testing.T) {
@@ -112,7 +129,7 @@ func TestBadConfigurations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load("dev", tc.values)
+			_, err := Load("step0", tc.values)
 			require.Error(t, err)
 			var errs Errors
 			require.ErrorAs(t, err, &errs)
@@ -125,23 +142,23 @@ func TestBadConfigurations(t *testing.T) {
 }
 
 func TestEgressHosts(t *testing.T) {
-	c, err := Load("dev", nil)
+	c, err := Load("step0", nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"httpbin.org"}, c.Egress.Hosts)
 	assert.Equal(t, "example.com", c.Egress.RefusedHost())
 
-	c, err = Load("dev", map[string]string{"workshop:egressHosts": " example.com , api.github.com"})
+	c, err = Load("step0", map[string]string{"workshop:egressHosts": " example.com , api.github.com"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"example.com", "api.github.com"}, c.Egress.Hosts)
 	assert.Equal(t, "example.org", c.Egress.RefusedHost(), "the refused host is never a registered one")
 
-	c, err = Load("dev", map[string]string{"workshop:egressHosts": `["httpbin.org","pypi.org"]`})
+	c, err = Load("step0", map[string]string{"workshop:egressHosts": `["httpbin.org","pypi.org"]`})
 	require.NoError(t, err, "a YAML list in the stack file")
 	assert.Equal(t, []string{"httpbin.org", "pypi.org"}, c.Egress.Hosts)
 }
 
 func TestDefaultPersonasShowEveryOutcome(t *testing.T) {
-	c, err := Load("dev", nil)
+	c, err := Load("step0", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "https://auth.istio-workshop.local", c.Auth.Issuer)
 	assert.Equal(t, "bookinfo", c.Auth.Audience)
@@ -160,7 +177,7 @@ func TestDefaultPersonasShowEveryOutcome(t *testing.T) {
 
 func TestPersonasFromStructuredConfig(t *testing.T) {
 	// A YAML object in the stack file reaches the program as JSON.
-	c, err := Load("dev", map[string]string{"workshop:personas": `{"dana": ["ops", "bookinfo-readers"]}`})
+	c, err := Load("step0", map[string]string{"workshop:personas": `{"dana": ["ops", "bookinfo-readers"]}`})
 	require.NoError(t, err)
 	assert.Equal(t, []Persona{{Name: "dana", Groups: []string{"ops", "bookinfo-readers"}}}, c.Auth.Personas)
 }
@@ -170,14 +187,14 @@ func TestStagesNotBuiltYetAreRefused(t *testing.T) {
 		t.Skip("every stage is available")
 	}
 	next := AvailableUpTo() + 1
-	_, err := Load("dev", map[string]string{"workshop:stage": fmt.Sprint(int(next))})
+	_, err := Load("step0", map[string]string{"workshop:stage": fmt.Sprint(int(next))})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not available in this version yet")
 	assert.Contains(t, err.Error(), Stages[next].Title)
 }
 
 func TestEveryProblemIsReportedTogether(t *testing.T) {
-	_, err := Load("dev", map[string]string{
+	_, err := Load("step0", map[string]string{
 		"workshop:stage":           "9",
 		"workshop:meshMode":        "istio",
 		"workshop:clusterProvider": "existing",
@@ -206,7 +223,7 @@ func TestEverySettingHasADefaultThatValidates(t *testing.T) {
 			values["workshop:"+s.Key] = s.Default
 		}
 	}
-	_, err := Load("dev", values)
+	_, err := Load("step0", values)
 	require.NoError(t, err)
 }
 
