@@ -55,6 +55,9 @@ func Args(source config.ChartSource, c Chart, version string) (*helmv4.ChartArgs
 	return &helmv4.ChartArgs{Chart: pulumi.String(filepath.Join(dir, c.Path))}, nil
 }
 
+// moduleCache is the Go module cache's directory (tests point it elsewhere).
+var moduleCache = gomodcache
+
 var gomodcache = sync.OnceValues(func() (string, error) {
 	if d := os.Getenv("GOMODCACHE"); d != "" {
 		return d, nil
@@ -69,7 +72,18 @@ var gomodcache = sync.OnceValues(func() (string, error) {
 // ModuleDir is where the Go module cache keeps module ("path@version"); an error names the
 // command that downloads it.
 func ModuleDir(module string) (string, error) {
-	cache, err := gomodcache()
+	dir, err := cachedModuleDir(module)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := Download(module); err != nil {
+			return "", fmt.Errorf("workshop:chartSource module: the charts of %s are not downloaded and downloading failed (%v): run `scripts/toolchain charts` while online, or set workshop:chartSource repo", module, err)
+		}
+	}
+	return dir, nil
+}
+
+// cachedModuleDir is where the Go module cache keeps module; os.ErrNotExist if it is not there.
+func cachedModuleDir(module string) (string, error) {
+	cache, err := moduleCache()
 	if err != nil {
 		return "", err
 	}
@@ -78,10 +92,8 @@ func ModuleDir(module string) (string, error) {
 		return "", fmt.Errorf("module %q has no version", module)
 	}
 	dir := filepath.Join(cache, escape(path)+"@"+version)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := Download(module); err != nil {
-			return "", fmt.Errorf("workshop:chartSource module: the charts of %s are not downloaded and downloading failed (%v): run `scripts/toolchain charts` while online, or set workshop:chartSource repo", module, err)
-		}
+	if _, err := os.Stat(dir); err != nil {
+		return dir, err
 	}
 	return dir, nil
 }
@@ -124,11 +136,15 @@ func escape(path string) string {
 	return b.String()
 }
 
+func gatewayAPIRelease(version string) string {
+	return "https://github.com/kubernetes-sigs/gateway-api/releases/download/" + version + "/standard-install.yaml"
+}
+
 // GatewayAPICRDs are the files of the Gateway API's standard channel at version: the release's
 // install manifest (repo), or the CRD files inside the pinned Go module (module).
 func GatewayAPICRDs(source config.ChartSource, version string) ([]string, error) {
 	if source == config.Repo {
-		return []string{"https://github.com/kubernetes-sigs/gateway-api/releases/download/" + version + "/standard-install.yaml"}, nil
+		return []string{gatewayAPIRelease(version)}, nil
 	}
 	dir, err := ModuleDir(strings.Split(versions.GatewayAPIModule, "@")[0] + "@" + version)
 	if err != nil {

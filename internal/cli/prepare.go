@@ -131,8 +131,11 @@ func prepare(ctx context.Context, out IO, stack string, load, pull, asJSON bool)
 	for _, m := range charts.Modules() {
 		fmt.Fprintf(w, "  %s  cached in %s\n", m, rep.Charts[m])
 	}
-	if cfg.ChartSource != config.Module {
-		fmt.Fprintf(w, "Stack %s takes its charts from the Helm repositories (chartSource repo): set workshop:chartSource module to run without internet.\n", stack)
+	switch cfg.ChartSource {
+	case config.Repo:
+		fmt.Fprintf(w, "Stack %s takes its charts from the Helm repositories (chartSource repo): set workshop:chartSource module (or auto) to run without internet.\n", stack)
+	case config.Auto:
+		fmt.Fprintf(w, "Stack %s takes its charts from the Helm repositories when they answer, else from these copies (chartSource auto).\n", stack)
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func TestPrepareCachesChartsAndLoadsImages(t *testing.T) {
 	assert.NotEmpty(t, downloaded, "missing chart modules are fetched")
 	assert.Contains(t, stdout, "docker.io/istio/pilot:1.31.1-distroless")
 	assert.Contains(t, stdout, "quay.io/jetstack/cert-manager-controller:v1.21.2", "stage 2's cert-manager")
-	assert.Contains(t, stdout, "set workshop:chartSource module to run without internet")
+	assert.Contains(t, stdout, "from the Helm repositories when they answer, else from these copies (chartSource auto)", "the default")
 	assert.Empty(t, loaded, "nothing loaded without --load")
 	assert.Contains(t, stdout, "(which of them Docker holds is unknown: no docker CLI on PATH)")
 

@@ -41,6 +41,8 @@ const (
 type ChartSource string
 
 const (
+	// Auto uses the official Helm repositories when they answer, else the module copies.
+	Auto ChartSource = "auto"
 	// Repo uses the official Helm repositories (needs internet on first use).
 	Repo ChartSource = "repo"
 	// Module uses the chart copies inside the pinned Go modules (offline; what tests use).
@@ -129,7 +131,7 @@ var clusterSettings = []Setting{
 	{"istioVersion", versions.Istio, "a release such as 1.31.1", "Istio charts and images"},
 	{"certManagerVersion", versions.CertManager, "a release such as v1.21.2", "cert-manager chart and images"},
 	{"gatewayAPIVersion", versions.GatewayAPI, "a release such as v1.6.0", "Gateway API CRDs"},
-	{"chartSource", string(Repo), "repo or module", "official Helm repositories, or the copies in the pinned Go modules (offline)"},
+	{"chartSource", string(Auto), "auto, repo or module", "official Helm repositories (repo), the copies in the pinned Go modules (module, offline), or repo when the repositories answer and module when they do not (auto)"},
 	{"ingressHost", "bookinfo.localhost", "a DNS name such as bookinfo.example.com", "the host name participants use for Bookinfo"},
 	{"httpPort", "80", "a port 1–65535 (8080 if 80 is taken)", "host port of the ingress gateway's HTTP listener"},
 	{"httpsPort", "443", "a port 1–65535 (8443 if 443 is taken)", "host port of the ingress gateway's HTTPS listener"},
@@ -274,7 +276,7 @@ func Load(stack string, values map[string]string) (Config, error) {
 	c.Versions.Istio = l.version("istioVersion", false)
 	c.Versions.CertManager = l.version("certManagerVersion", true)
 	c.Versions.GatewayAPI = l.version("gatewayAPIVersion", true)
-	c.ChartSource = ChartSource(l.oneOf("chartSource", string(Repo), string(Module)))
+	c.ChartSource = ChartSource(l.oneOf("chartSource", string(Auto), string(Repo), string(Module)))
 
 	if host, _ := l.val("ingressHost"); len(host) > 253 || !dnsSubdomain.MatchString(host) {
 		l.errs.add("ingressHost", host, "must be "+l.known["ingressHost"].Allowed+" (lowercase, no scheme, port or path)")

@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, Kind, c.Cluster.Provider)
 	assert.Equal(t, "istio-workshop-step4", c.Cluster.Name)
 	assert.Equal(t, 1, c.Cluster.Workers)
-	assert.Equal(t, Repo, c.ChartSource)
+	assert.Equal(t, Auto, c.ChartSource)
 	assert.Equal(t, Ingress{Host: "bookinfo.localhost", HTTPPort: 80, HTTPSPort: 443, PlainHTTP: Redirect}, c.Ingress)
 	assert.Equal(t, "1.31.1", c.Versions.Istio)
 	assert.Equal(t, "v1.21.2", c.Versions.CertManager)

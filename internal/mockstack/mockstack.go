@@ -5,6 +5,7 @@ package mockstack
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,15 @@ type Stack struct {
 // them, e.g. "workshop:stage").
 func Run(t testing.TB, program pulumi.RunFunc, stack string, values map[string]string) (*Stack, error) {
 	t.Helper()
+	if _, set := values["workshop:chartSource"]; !set {
+		// chartSource auto asks the chart repositories whether they answer: mocks never reach
+		// the network, and the resource graph is the same from either source.
+		values = maps.Clone(values)
+		if values == nil {
+			values = map[string]string{}
+		}
+		values["workshop:chartSource"] = "repo"
+	}
 	raw, err := json.Marshal(values)
 	require.NoError(t, err)
 	t.Setenv(pulumi.EnvConfig, string(raw))

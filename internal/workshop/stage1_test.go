@@ -10,7 +10,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 )
 
-func charts(m *mockstack.Stack) map[string]resource.PropertyMap {
+func chartsOf(m *mockstack.Stack) map[string]resource.PropertyMap {
 	out := map[string]resource.PropertyMap{}
 	for k, v := range m.Resources {
 		if len(k) > len("kubernetes:helm.sh/v4:Chart ") && k[:len("kubernetes:helm.sh/v4:Chart ")] == "kubernetes:helm.sh/v4:Chart " {
@@ -23,7 +23,7 @@ func charts(m *mockstack.Stack) map[string]resource.PropertyMap {
 func TestStage1AmbientInstallsTheAmbientCharts(t *testing.T) {
 	m, err := run(t, "step1", map[string]string{"workshop:stage": "1"})
 	require.NoError(t, err)
-	c := charts(m)
+	c := chartsOf(m)
 	assert.ElementsMatch(t, []string{"istio-base", "istiod", "istio-cni", "ztunnel", "istio-ingressgateway"}, keys(c))
 	for _, name := range []string{"istiod", "istio-cni", "ztunnel"} {
 		assert.Equal(t, "ambient", c[name]["values"].ObjectValue()["profile"].StringValue(), name)
@@ -43,7 +43,7 @@ func TestStage1AmbientInstallsTheAmbientCharts(t *testing.T) {
 func TestStage1SidecarInstallsOnlyBaseIstiodAndGateway(t *testing.T) {
 	m, err := run(t, "step1", map[string]string{"workshop:stage": "1", "workshop:meshMode": "sidecar"})
 	require.NoError(t, err)
-	c := charts(m)
+	c := chartsOf(m)
 	assert.ElementsMatch(t, []string{"istio-base", "istiod", "istio-ingressgateway"}, keys(c))
 	assert.Equal(t, "", c["istiod"]["values"].ObjectValue()["profile"].StringValue())
 	labels := m.Resources["kubernetes:core/v1:Namespace bookinfo"]["metadata"].ObjectValue()["labels"].ObjectValue()
@@ -54,7 +54,7 @@ func TestStage1SidecarInstallsOnlyBaseIstiodAndGateway(t *testing.T) {
 func TestStage1IngressOnKindUsesTheMappedNodePorts(t *testing.T) {
 	m, err := run(t, "step1", map[string]string{"workshop:stage": "1"})
 	require.NoError(t, err)
-	svc := charts(m)["istio-ingressgateway"]["values"].ObjectValue()["service"].ObjectValue()
+	svc := chartsOf(m)["istio-ingressgateway"]["values"].ObjectValue()["service"].ObjectValue()
 	assert.Equal(t, "true", svc["annotations"].ObjectValue()["pulumi.com/skipAwait"].StringValue(), "kind has no load balancer by default")
 	nodePorts := map[string]float64{}
 	for _, p := range svc["ports"].ArrayValue() {
@@ -66,7 +66,7 @@ func TestStage1IngressOnKindUsesTheMappedNodePorts(t *testing.T) {
 
 	local, err := run(t, "step1", map[string]string{"workshop:stage": "1", "workshop:clusterProvider": "local"})
 	require.NoError(t, err)
-	svc = charts(local)["istio-ingressgateway"]["values"].ObjectValue()["service"].ObjectValue()
+	svc = chartsOf(local)["istio-ingressgateway"]["values"].ObjectValue()["service"].ObjectValue()
 	assert.Equal(t, map[string]any{"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}"},
 		svc["annotations"].ObjectValue().Mappable(), "the local control plane assigns LoadBalancer addresses: await them (and only them)")
 }

@@ -13,7 +13,7 @@ import (
 func TestStage2CertManagerAndTheChainOfTrust(t *testing.T) {
 	m, err := run(t, "step2", map[string]string{"workshop:stage": "2", "workshop:ingressHost": "bookinfo.example.com"})
 	require.NoError(t, err)
-	cm := charts(m)["cert-manager"]
+	cm := chartsOf(m)["cert-manager"]
 	require.NotNil(t, cm)
 	assert.Equal(t, "v1.21.2", cm["version"].StringValue(), "pinned")
 	values := cm["values"].ObjectValue()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/infra"
+	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
 )
@@ -47,6 +48,14 @@ func Program(ctx *pulumi.Context) error {
 	if !cfg.Stage.Includes(1) {
 		return nil
 	}
+	source, note, err := charts.Resolve(cfg.ChartSource, charts.Endpoints(cfg.Versions.GatewayAPI))
+	if err != nil {
+		return err // before any stage: offline with no chart copies changes nothing
+	}
+	if note != "" {
+		_ = ctx.Log.Info(note, nil)
+	}
+	cfg.ChartSource = source
 
 	// Stage 1: Istio, Bookinfo in the mesh, HTTP ingress. The check above must see the cluster
 	// before Istio changes it.

@@ -1,0 +1,82 @@
+package charts
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
+)
+
+// withModuleCache points the module cache at a directory holding the given modules' copies.
+func withModuleCache(t *testing.T, modules ...string) {
+	dir := t.TempDir()
+	for _, m := range modules {
+		path, version, _ := strings.Cut(m, "@")
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, escape(path)+"@"+version), 0o700))
+	}
+	old := moduleCache
+	moduleCache = func() (string, error) { return dir, nil }
+	t.Cleanup(func() { moduleCache = old })
+}
+
+func answering(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, http.MethodHead, r.Method, "only asks whether it answers")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/index.yaml"
+}
+
+func closed(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l.Close()
+	return "http://" + l.Addr().String() + "/index.yaml"
+}
+
+func TestAutoTakesTheRepositoriesWhenTheyAnswer(t *testing.T) {
+	withModuleCache(t, Modules()...)
+	got, note, err := Resolve(config.Auto, []string{answering(t), answering(t)})
+	require.NoError(t, err)
+	assert.Equal(t, config.Repo, got)
+	assert.Contains(t, note, "charts from the official repositories")
+}
+
+func TestAutoTakesTheModuleCopiesWhenARepositoryDoesNotAnswer(t *testing.T) {
+	withModuleCache(t, Modules()...)
+	down := closed(t)
+	got, note, err := Resolve(config.Auto, []string{answering(t), down})
+	require.NoError(t, err)
+	assert.Equal(t, config.Module, got)
+	assert.Contains(t, note, "charts from the pinned Go modules, as the official repositories do not answer ("+down)
+	assert.Contains(t, note, "connection refused")
+}
+
+func TestAutoOfflineWithoutCopiesIsOneErrorNamingPrepare(t *testing.T) {
+	withModuleCache(t, Modules()[1:]...)
+	down := closed(t)
+	_, _, err := Resolve(config.Auto, []string{down})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the official chart repositories do not answer ("+down)
+	assert.Contains(t, err.Error(), "the charts' offline copies are not on this machine ("+Modules()[0]+")")
+	assert.Contains(t, err.Error(), fmt.Sprintf("run `scripts/workshop prepare %d` once while online", config.AvailableUpTo()))
+}
+
+func TestAnExplicitSourceIsNotChecked(t *testing.T) {
+	withModuleCache(t)
+	for _, s := range []config.ChartSource{config.Repo, config.Module} {
+		got, note, err := Resolve(s, []string{closed(t)})
+		require.NoError(t, err)
+		assert.Equal(t, s, got)
+		assert.Empty(t, note)
+	}
+}
