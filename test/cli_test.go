@@ -16,6 +16,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/cli"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
@@ -126,6 +127,10 @@ func TestWorkshopCLI(t *testing.T) {
 
 	r := must("reset", "--yes")
 	assert.Contains(t, r.Stdout, "no stack, cluster, control plane, process, port or kubeconfig context of ours is left")
+	t.Logf("the re-run's own report:\n%s", r.Stderr)
+	for _, pid := range procs.Orphans() {
+		t.Errorf("left by the killed reset and not ended by the next command: %s", procs.Describe(pid))
+	}
 	for _, dir := range []string{cpDir, bDir} {
 		assert.Empty(t, harness.Processes(dir), "no control plane process is left")
 		_, err := os.Stat(dir)

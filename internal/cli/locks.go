@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
+
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 )
 
 // staleLocked reports whether the stack is locked only by runs that died on this machine: the
@@ -33,26 +33,9 @@ func staleLocked(backendURL, stack string) bool {
 		if json.Unmarshal(raw, &lock) != nil || lock.Hostname != host || lock.Pid <= 0 {
 			return false
 		}
-		if running(lock.Pid) {
+		if procs.Running(lock.Pid) { // a zombie holds no lock
 			return false
 		}
 	}
 	return len(files) > 0
-}
-
-// running reports whether pid is a live process. A killed process stays a zombie until its
-// parent reaps it, and when its parent was killed with it (a whole process group, as a closed
-// terminal kills it), that is up to init, which may take its time: a zombie holds no lock.
-func running(pid int) bool {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...: comm may hold spaces and parentheses, so read after the last ')'.
-	i := bytes.LastIndexByte(raw, ')')
-	if i < 0 || i+2 >= len(raw) {
-		return true
-	}
-	state := raw[i+2]
-	return state != 'Z' && state != 'X'
 }

@@ -1,6 +1,6 @@
 // Package leftovers finds what the workshop may leave on a machine after its stacks are gone:
-// local control planes (their processes, ports and state), kind clusters and kubeconfig
-// contexts of ours. It only reports; removing is the stacks' job (a cluster we cannot prove is
+// local control planes (their processes, ports and state), kind clusters, kubeconfig contexts
+// and processes of workshop runs. It only reports; removing is the stacks' job (a cluster we cannot prove is
 // ours is never touched).
 package leftovers
 
@@ -17,6 +17,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/infra/controlplane"
 	"github.com/istio-workshop/istio-workshop/internal/paths"
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 )
 
 // Prefix starts every cluster name the workshop derives from a stack name.
@@ -94,6 +95,11 @@ func (f Finder) Find(ctx context.Context, names []string) []Leftover {
 				}
 			}
 		}
+	}
+	// Processes of workshop runs: left by one killed outright, or of a command still running
+	// elsewhere (this run's own engine is ended as the command exits).
+	for _, pid := range append(procs.Orphans(), procs.OfOtherLiveRuns()...) {
+		out = append(out, Leftover{"workshop process " + procs.Describe(pid), fmt.Sprintf("let the command that runs it finish, or `kill %d`", pid)})
 	}
 	slices.SortFunc(out, func(a, b Leftover) int { return strings.Compare(a.What, b.What) })
 	return out

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -57,4 +59,16 @@ contexts:
 	f.KindClusters = func() ([]string, error) { return nil, errors.New("docker: not running") }
 	f.ControlPlanes, f.Kubeconfig = t.TempDir(), filepath.Join(t.TempDir(), "none")
 	assert.Empty(t, f.Find(context.Background(), nil), "nothing to find")
+}
+
+func TestAProcessOfAWorkshopRunKilledOutrightIsReported(t *testing.T) {
+	left := exec.Command("sleep", "60")
+	left.Env = append(os.Environ(), procs.RunEnv+"=4194311:1") // a run that is gone: no such pid
+	require.NoError(t, left.Start())
+	t.Cleanup(func() { _ = left.Process.Kill(); _ = left.Wait() })
+	f := Finder{ControlPlanes: t.TempDir(), Kubeconfig: filepath.Join(t.TempDir(), "none"), KindClusters: func() ([]string, error) { return nil, nil }}
+	found := f.Find(context.Background(), nil)
+	require.Len(t, found, 1)
+	assert.Equal(t, fmt.Sprintf("workshop process pid %d: sleep 60", left.Process.Pid), found[0].What)
+	assert.Equal(t, fmt.Sprintf("let the command that runs it finish, or `kill %d`", left.Process.Pid), found[0].Fix)
 }

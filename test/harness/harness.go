@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +26,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/infra/controlplane"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
 	"github.com/istio-workshop/istio-workshop/internal/paths"
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -288,36 +288,13 @@ func (o *Output) String() string {
 // is left of its process group and to its children (the engine starts plugins in groups of their
 // own), so the test leaves no process behind.
 func (r *Running) Kill() {
-	children := childrenOf(r.Cmd.Process.Pid)
+	children := procs.Children(r.Cmd.Process.Pid)
 	_ = r.Cmd.Process.Signal(syscall.SIGKILL)
 	_ = r.Cmd.Wait()
 	_ = syscall.Kill(-r.Cmd.Process.Pid, syscall.SIGKILL)
 	for _, c := range children {
 		_ = syscall.Kill(c, syscall.SIGKILL)
 	}
-}
-
-// childrenOf lists the processes whose parent is pid (from /proc/N/stat).
-func childrenOf(pid int) []int {
-	var out []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
-		if i := bytes.LastIndexByte(raw, ')'); i > 0 {
-			if f := strings.Fields(string(raw[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
 }
 
 // Start runs the CLI in the project directory in the background, in its own process group.
