@@ -23,6 +23,10 @@ type Object struct {
 	Annotations map[string]string
 	// Fields is the whole object as JSON would carry it.
 	Fields map[string]any
+	// Partial: some of its values are not known yet (a preview of what depends on resources not
+	// created yet); they are missing from Fields. A rule that concludes from an absence must
+	// not conclude from a Partial object: the up checks it again with every value known.
+	Partial bool
 }
 
 // NewObject reads a resource of type typ ("kubernetes:<group>/<version>:<Kind>"); ok is false
@@ -77,6 +81,16 @@ func stringMap(v any) map[string]string {
 		}
 	}
 	return out
+}
+
+// HasUnknowns reports whether any value of m is not known yet.
+func HasUnknowns(m property.Map) bool {
+	for _, v := range m.All {
+		if v.HasComputed() {
+			return true
+		}
+	}
+	return false
 }
 
 // Plain turns Pulumi property values into JSON-like values: secrets are read as their value

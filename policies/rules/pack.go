@@ -37,6 +37,7 @@ func objects(resources []policyx.AnalyzerResource) []Object {
 	out := make([]Object, 0, len(resources))
 	for _, r := range resources {
 		if o, ok := NewObject(r.URN, r.Type, Plain(r.Properties)); ok {
+			o.Partial = HasUnknowns(r.Properties)
 			out = append(out, o)
 		}
 	}

@@ -204,6 +204,9 @@ func requestAuthPaired(objs []Object) []Violation {
 		if !ok {
 			continue
 		}
+		if o.Partial {
+			return nil // this one may be the pairing policy: judged at the up, with its values known
+		}
 		for _, r := range ap.Spec.GetRules() {
 			for _, f := range r.GetFrom() {
 				s := f.GetSource()

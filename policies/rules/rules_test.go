@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
@@ -213,4 +214,26 @@ func TestThePackLoads(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, PackName, pack.Name())
 	assert.Len(t, pack.Policies(), len(Rules))
+}
+
+// A fresh stack's preview leaves some values unknown: the pack must not conclude from their
+// absence that a RequestAuthentication is unpaired (that failed `pulumi preview` of a new step4).
+func TestAnAbsenceIsNotConcludedFromValuesNotKnownYet(t *testing.T) {
+	objs := fromYAML(t, `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-ingress}
+spec: {jwtRules: [{issuer: "https://auth.example", jwks: "{}"}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: require-jwt}
+spec: {rules: [{from: [{source: {requestPrincipals: ["https://auth.example/*"]}}]}]}`)
+	assert.NotEmpty(t, requestAuthPaired(objs), "known to be in no namespace: unpaired")
+	objs[1].Partial = true // its namespace comes from a resource not created yet
+	assert.Empty(t, requestAuthPaired(objs), "not known yet: judged at the up")
+
+	known := property.NewMap(map[string]property.Value{"a": property.New("x")})
+	unknown := property.NewMap(map[string]property.Value{"metadata": property.New(map[string]property.Value{"namespace": property.New(property.Computed)})})
+	assert.False(t, HasUnknowns(known))
+	assert.True(t, HasUnknowns(unknown))
 }
