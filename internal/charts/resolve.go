@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,29 +56,29 @@ func Resolve(source config.ChartSource, endpoints []string) (config.ChartSource,
 }
 
 // unanswered lists the endpoints that do not answer a HEAD request with a status below 500, each
-// with the reason.
+// as "host: reason".
 func unanswered(endpoints []string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), answerTimeout)
 	defer cancel()
 	var mu sync.Mutex
 	var down []string
 	var wg sync.WaitGroup
-	for _, url := range endpoints {
+	for _, endpoint := range endpoints {
 		wg.Go(func() {
-			err := head(ctx, url)
-			if err != nil {
+			if err := head(ctx, endpoint); err != nil {
 				mu.Lock()
-				down = append(down, fmt.Sprintf("%s: %v", url, err))
+				down = append(down, fmt.Sprintf("%s: %s", hostOf(endpoint), shortReason(err)))
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
+	slices.Sort(down)
 	return down
 }
 
-func head(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+func head(ctx context.Context, endpoint string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, endpoint, nil)
 	if err != nil {
 		return err
 	}
@@ -93,4 +95,20 @@ func head(ctx context.Context, url string) error {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return nil
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
+}
+
+// shortReason is the last part of a network error ("network is unreachable", "no such host").
+func shortReason(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return msg
 }
