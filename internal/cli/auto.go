@@ -60,9 +60,11 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 	ch := make(chan events.EngineEvent)
 	var steps []Step
 	collected := make(chan struct{})
+	policy := newPolicyCollector(o.Policy)
 	go func() {
 		defer close(collected)
 		for e := range ch {
+			policy.add(e)
 			if e.ResourcePreEvent != nil {
 				st := step(e.ResourcePreEvent.Metadata)
 				steps = append(steps, st)
@@ -120,6 +122,7 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 	// then hung the command.
 	select {
 	case <-collected:
+		policy.done()
 	case <-time.After(streamGrace):
 	}
 	return steps, err
@@ -129,7 +132,24 @@ func (a AutoEngine) Run(ctx context.Context, op Operation, stack string, o Optio
 const streamGrace = 3 * time.Second
 
 func step(m apitype.StepEventMetadata) Step {
-	return Step{Op: string(m.Op), Type: m.Type, URN: m.URN}
+	var old, new map[string]any
+	if m.Old != nil {
+		old = m.Old.Inputs
+	}
+	if m.New != nil {
+		new = m.New.Inputs
+	}
+	st := Step{Op: string(m.Op), Type: m.Type, URN: m.URN, Object: objectName(new)}
+	if st.Object == "" {
+		st.Object = objectName(old)
+	}
+	if m.Op == apitype.OpUpdate || m.Op == apitype.OpReplace {
+		st.Changed = fieldChanges(m, old, new)
+	}
+	if m.Op == apitype.OpReplace {
+		st.ReplaceBecause = m.Keys
+	}
+	return st
 }
 
 // Resources lists the resources of a stack's state (from `pulumi stack export`).

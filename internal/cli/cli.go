@@ -22,9 +22,10 @@ const (
 	Usage   = 2 // the command line is wrong: unknown command, stage or persona
 	usageOf = `usage:
   workshop explain N                     what stage N puts in force, its best practices, checks and troubleshooting
-  workshop preview N [--json]            what "up N" would change on stack stepN (Pulumi's diff, then a summary)
-  workshop up N [--json]                 put stage N in force on stack stepN (policy pack included)
-  workshop diff N M [--json]             what moving the live stack stepN to stage M adds, changes and removes
+  workshop preview N [--json] [--full]   what "up N" would change on stack stepN: per kind, each change, each creation
+  workshop up N [--json] [--full]        put stage N in force on stack stepN (policy pack included)
+  workshop diff N M [--json] [--full]    what moving the live stack stepN to stage M adds, changes and removes
+                                         (--full: Pulumi's whole detailed diff first)
   workshop verify --stack S [--json] [--objects-only]
                                          check the stack's promises: its objects are there, then its probes
   workshop troubleshoot --stack S        run the read-only troubleshooting commands of the stack's stages
@@ -81,14 +82,19 @@ type flags struct {
 	yes   *bool
 	// objectsOnly: verify checks the objects and skips the probes.
 	objectsOnly *bool
+	// full: preview, up and diff print Pulumi's whole detailed diff too.
+	full *bool
 }
 
 func newFlags(name string) flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	f := flags{fs: fs, stack: fs.String("stack", "", ""), json: fs.Bool("json", false, ""), yes: fs.Bool("yes", false, "")}
-	if name == "verify" {
+	switch name {
+	case "verify":
 		f.objectsOnly = fs.Bool("objects-only", false, "")
+	case "preview", "up", "diff":
+		f.full = fs.Bool("full", false, "")
 	}
 	return f
 }
@@ -160,13 +166,13 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 		if err != nil {
 			return err
 		}
-		return apply(ctx, out, eng, args[0], stackOr(*f.stack, stackName(s[0])), s[0], *f.json)
+		return apply(ctx, out, eng, args[0], stackOr(*f.stack, stackName(s[0])), s[0], *f.json, *f.full)
 	case "diff":
 		s, err := f.stages(args[1:], 2, "two stage numbers: the live stack's and the one to move to")
 		if err != nil {
 			return err
 		}
-		return diff(ctx, out, eng, stackOr(*f.stack, stackName(s[0])), s[1], *f.json)
+		return diff(ctx, out, eng, stackOr(*f.stack, stackName(s[0])), s[1], *f.json, *f.full)
 	case "verify":
 		if err := f.stackOnly(args[1:], "the stack to check, e.g. step4"); err != nil {
 			return err

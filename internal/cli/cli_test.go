@@ -21,7 +21,8 @@ type fakeEngine struct {
 	runErr    map[string]error          // stack -> Run's error
 	resources []Resource
 	stacks    []string
-	ran       []string // "op stack configFile"
+	ran       []string // "op stack [with the settings file it ran with]"
+	policy    Policy   // what the policy pack says
 	removed   []string
 }
 
@@ -45,6 +46,9 @@ func (f *fakeEngine) Run(_ context.Context, op Operation, stack string, o Option
 		ran += " with " + strings.TrimSpace(string(raw))
 	}
 	f.ran = append(f.ran, ran)
+	if o.Policy != nil {
+		*o.Policy = f.policy
+	}
 	if o.Diff != nil {
 		fmt.Fprintln(o.Diff, "(pulumi's diff)")
 	}

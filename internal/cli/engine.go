@@ -41,6 +41,8 @@ type Options struct {
 	Diff io.Writer
 	// OnStep is told when a step starts and when it is done (progress).
 	OnStep func(s Step, done bool)
+	// Policy, when set, receives what the policy pack said.
+	Policy *Policy
 }
 
 // Resource is one resource of a stack's state.
@@ -56,6 +58,54 @@ type Step struct {
 	Op   string `json:"op"` // create, update, replace, delete, same, ...
 	Type string `json:"type"`
 	URN  string `json:"urn"`
+	// Object is a Kubernetes object's namespace/name (from its inputs), else empty.
+	Object string `json:"object,omitempty"`
+	// Changed: of an update or replace, each input that changes, old and new.
+	Changed []FieldChange `json:"changed,omitempty"`
+	// ReplaceBecause: of a replace, the inputs whose change forces it.
+	ReplaceBecause []string `json:"replaceBecause,omitempty"`
+}
+
+// FieldChange is one input of a resource that a step changes. Secrets come masked.
+type FieldChange struct {
+	Path string `json:"path"`
+	// Kind is Pulumi's: add, delete, update (with -replace when it forces a replacement).
+	Kind string `json:"kind"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// Policy is what the policy pack said of an operation.
+type Policy struct {
+	// Pack names the pack; empty when none ran.
+	Pack string `json:"pack"`
+	// Rules are the rules the pack checked.
+	Rules []string `json:"rules"`
+	// Violations, each "level rule: message (resource)".
+	Violations []string `json:"violations"`
+}
+
+// Owner is the workshop component the resource belongs to (the URN's parent types), else "".
+func (s Step) Owner() string {
+	parts := strings.Split(s.URN, "::")
+	if len(parts) < 3 {
+		return ""
+	}
+	for _, t := range strings.Split(parts[2], "$") {
+		if name, ok := strings.CutPrefix(t, "istio-workshop:components:"); ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// Label is what a reviewer reads for the resource: its kind and namespace/name.
+func (s Step) Label() string {
+	name := s.Object
+	if name == "" {
+		name = s.Name()
+	}
+	return s.Kind() + " " + name
 }
 
 // Name is the resource's name (the URN's last part).

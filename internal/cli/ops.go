@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -46,8 +48,10 @@ func endProgress(out IO) {
 	}
 }
 
-// report prints the summary of steps, as a table or JSON.
-func report(w io.Writer, asJSON bool, title string, head map[string]any, steps []Step) error {
+// report prints what an operation did or would do, for a reviewer: the per-kind table, then
+// every change to what already runs with its fields (old -> new), then every creation on one
+// line grouped by stage, then the policy pack's verdict. JSON carries the same.
+func report(w io.Writer, asJSON bool, title string, head map[string]any, steps []Step, policy Policy) error {
 	changes, changing := Summarize(steps), Changing(steps)
 	if asJSON {
 		head["changes"] = changes
@@ -55,6 +59,8 @@ func report(w io.Writer, asJSON bool, title string, head map[string]any, steps [
 			changing = []Step{}
 		}
 		head["notCreates"] = changing
+		head["creates"] = creates(steps)
+		head["policy"] = policy
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(head)
@@ -62,29 +68,96 @@ func report(w io.Writer, asJSON bool, title string, head map[string]any, steps [
 	fmt.Fprintf(w, "\n%s\n", title)
 	if len(changes) == 0 {
 		fmt.Fprintln(w, "  no changes")
-		return nil
+	} else {
+		fmt.Fprintf(w, "  %-32s %7s %7s %8s %7s\n", "kind", "create", "update", "replace", "delete")
+		total := Changes{}
+		for _, c := range changes {
+			fmt.Fprintf(w, "  %-32s %7d %7d %8d %7d\n", c.Kind, c.Create, c.Update, c.Replace, c.Delete)
+			total.Create, total.Update, total.Replace, total.Delete = total.Create+c.Create, total.Update+c.Update, total.Replace+c.Replace, total.Delete+c.Delete
+		}
+		fmt.Fprintf(w, "  %-32s %7d %7d %8d %7d\n", "total", total.Create, total.Update, total.Replace, total.Delete)
 	}
-	fmt.Fprintf(w, "  %-32s %7s %7s %8s %7s\n", "kind", "create", "update", "replace", "delete")
-	total := Changes{}
-	for _, c := range changes {
-		fmt.Fprintf(w, "  %-32s %7d %7d %8d %7d\n", c.Kind, c.Create, c.Update, c.Replace, c.Delete)
-		total.Create, total.Update, total.Replace, total.Delete = total.Create+c.Create, total.Update+c.Update, total.Replace+c.Replace, total.Delete+c.Delete
-	}
-	fmt.Fprintf(w, "  %-32s %7d %7d %8d %7d\n", "total", total.Create, total.Update, total.Replace, total.Delete)
 	if len(changing) > 0 {
-		fmt.Fprintln(w, "  not a create (read these first):")
+		fmt.Fprintln(w, "\nChanges to what already runs (read these first):")
 		for _, s := range changing {
-			fmt.Fprintf(w, "    %s %s %s\n", s.Op, s.Kind(), s.Name())
+			fmt.Fprintf(w, "  %s %s%s\n", s.Op, s.Label(), ownedBy(s))
+			if len(s.ReplaceBecause) > 0 {
+				fmt.Fprintf(w, "      replaced because these change: %s\n", strings.Join(s.ReplaceBecause, ", "))
+			}
+			for _, c := range s.Changed {
+				fmt.Fprintf(w, "      %s: %s -> %s\n", c.Path, orNone(c.Old), orNone(c.New))
+			}
+		}
+	}
+	if made := creates(steps); len(made) > 0 {
+		fmt.Fprintf(w, "\nCreated (%d), by the stage of the component that owns each:\n", len(made))
+		byStage := map[config.Stage][]Step{}
+		for _, s := range made {
+			byStage[ownerStage(s.Owner())] = append(byStage[ownerStage(s.Owner())], s)
+		}
+		for _, st := range slices.Sorted(maps.Keys(byStage)) {
+			fmt.Fprintf(w, "  stage %d, %s (%d):\n", st, st.Info().Title, len(byStage[st]))
+			for _, s := range byStage[st] {
+				fmt.Fprintf(w, "    + %s%s\n", s.Label(), ownedBy(s))
+			}
+		}
+	}
+	switch {
+	case policy.Pack == "":
+		fmt.Fprintln(w, "\nPolicy pack: did not run")
+	case len(policy.Violations) == 0:
+		fmt.Fprintf(w, "\nPolicy pack %s: %d rule(s), no violation\n", policy.Pack, len(policy.Rules))
+	default:
+		fmt.Fprintf(w, "\nPolicy pack %s: %d violation(s)\n", policy.Pack, len(policy.Violations))
+		for _, v := range policy.Violations {
+			fmt.Fprintf(w, "  %s\n", v)
 		}
 	}
 	return nil
 }
 
-// runReported runs op on stack with Pulumi's diff (unless asJSON) and progress, then reports its
-// steps under title, head being the report's JSON fields.
-func runReported(ctx context.Context, out IO, eng Engine, op Operation, stack, configFile, title string, head map[string]any, asJSON bool) error {
-	o := Options{ConfigFile: configFile, OnStep: progress(out)}
-	if !asJSON {
+// creates are the steps that create a resource a reviewer counts (not the stack, providers or
+// components).
+func creates(steps []Step) []Step {
+	out := []Step{}
+	for _, s := range steps {
+		if s.Op == "create" && s.Kind() != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func ownedBy(s Step) string {
+	if o := s.Owner(); o != "" {
+		return "  (" + o + ")"
+	}
+	return ""
+}
+
+func orNone(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return v
+}
+
+// componentStages is the stage each workshop component belongs to.
+var componentStages = map[string]config.Stage{
+	"CleanCluster": 0, "Mesh": 1, "Bookinfo": 1, "CertManager": 2, "IngressTLS": 2, "StrictMTLS": 3,
+	"EndUserAuth": 4, "Authorization": 5, "Egress": 6, "NetworkPolicies": 7,
+}
+
+// ownerStage is the stage of a component; resources outside every component (the cluster, its
+// provider) are stage 0's.
+func ownerStage(owner string) config.Stage { return componentStages[owner] }
+
+// runReported runs op on stack with progress (and Pulumi's own detailed diff when full), then
+// reports its steps under title, head being the report's JSON fields.
+func runReported(ctx context.Context, out IO, eng Engine, op Operation, stack, configFile, title string, head map[string]any, asJSON, full bool) error {
+	var policy Policy
+	o := Options{ConfigFile: configFile, OnStep: progress(out), Policy: &policy}
+	if full && !asJSON {
 		o.Diff = out.Stdout
 	}
 	steps, err := eng.Run(ctx, op, stack, o)
@@ -92,7 +165,7 @@ func runReported(ctx context.Context, out IO, eng Engine, op Operation, stack, c
 	if err != nil {
 		return fmt.Errorf("%s of stack %s: %w", op, stack, err)
 	}
-	return report(out.Stdout, asJSON, title, head, steps)
+	return report(out.Stdout, asJSON, title, head, steps, policy)
 }
 
 // available refuses a stage this version cannot apply.
@@ -120,7 +193,7 @@ func liveOutputs(ctx context.Context, eng Engine, stack string) (outputs.Stack, 
 }
 
 // apply previews or applies stage s on stack.
-func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.Stage, asJSON bool) error {
+func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.Stage, asJSON, full bool) error {
 	if err := available(s); err != nil {
 		return err
 	}
@@ -129,19 +202,19 @@ func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.S
 	}
 	verb := map[string]string{"preview": "would change", "up": "changed"}[op]
 	return runReported(ctx, out, eng, Operation(op), stack, "", fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, s.Info().Title, op, verb),
-		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, asJSON)
+		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, asJSON, full)
 }
 
 // recoverStack finishes an interrupted up of stack (killed, or its machine lost power): the
 // documented recovery of Pulumi's file backend, as one command.
 func recoverStack(ctx context.Context, out IO, eng Engine, stack string, asJSON bool) error {
 	return runReported(ctx, out, eng, Recover, stack, "", fmt.Sprintf("Stack %s recovered: what the up after the refresh changed", stack),
-		map[string]any{"operation": "recover", "stack": stack}, asJSON)
+		map[string]any{"operation": "recover", "stack": stack}, asJSON, false)
 }
 
 // diff previews moving the live stack to stage `to`: the stack keeps its own name (so its
 // cluster) and its own settings, with workshop:stage set to `to` in a copy of its file.
-func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON bool) error {
+func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON, full bool) error {
 	if err := available(to); err != nil {
 		return err
 	}
@@ -159,8 +232,8 @@ func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage
 		return err
 	}
 	return runReported(ctx, out, eng, Preview, stack, file,
-		fmt.Sprintf("Moving stack %s from stage %d to stage %d (%s):", stack, now.Stage, to, to.Info().Title),
-		map[string]any{"operation": "diff", "stack": stack, "from": now.Stage, "to": int(to)}, asJSON)
+		fmt.Sprintf("Moving stack %s from stage %d to stage %d (%s), on cluster %s (%s): a preview, nothing is changed", stack, now.Stage, to, to.Info().Title, now.ClusterName, now.ClusterProvider),
+		map[string]any{"operation": "diff", "stack": stack, "from": now.Stage, "to": int(to)}, asJSON, full)
 }
 
 // findLeftovers is leftovers.Find; tests replace it.

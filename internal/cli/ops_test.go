@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"strings"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,15 +22,19 @@ const ns = "kubernetes:core/v1:Namespace"
 
 func urn(typ, name string) string { return "urn:pulumi:step3::istio-workshop::" + typ + "::" + name }
 
+const authz = "istio-workshop:components:Authorization$"
+
 var stageMoveSteps = []Step{
 	{Op: "same", Type: "pulumi:pulumi:Stack", URN: urn("pulumi:pulumi:Stack", "istio-workshop-step3")},
 	{Op: "create", Type: "istio-workshop:components:Authorization", URN: urn("istio-workshop:components:Authorization", "authorization")},
-	{Op: "create", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", URN: urn("kubernetes:security.istio.io/v1:AuthorizationPolicy", "bookinfo-deny-all")},
-	{Op: "create", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", URN: urn("kubernetes:security.istio.io/v1:AuthorizationPolicy", "bookinfo-allow-details")},
-	{Op: "update", Type: ns, URN: urn(ns, "bookinfo")},
-	{Op: "replace", Type: "workshop:index:Token", URN: urn("workshop:index:Token", "alice")},
-	{Op: "create-replacement", Type: "workshop:index:Token", URN: urn("workshop:index:Token", "alice")},
-	{Op: "delete", Type: "kubernetes:apps/v1:Deployment", URN: urn("kubernetes:apps/v1:Deployment", "old")},
+	{Op: "create", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", URN: urn(authz+"kubernetes:security.istio.io/v1:AuthorizationPolicy", "bookinfo-deny-all"), Object: "bookinfo/deny-all"},
+	{Op: "create", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", URN: urn(authz+"kubernetes:security.istio.io/v1:AuthorizationPolicy", "bookinfo-allow-details"), Object: "bookinfo/allow-details"},
+	{Op: "update", Type: ns, URN: urn("istio-workshop:components:Bookinfo$"+ns, "bookinfo"), Object: "bookinfo",
+		Changed: []FieldChange{{Path: `metadata.labels["istio.io/use-waypoint"]`, Kind: "add", New: `"waypoint"`}}},
+	{Op: "replace", Type: "workshop:index:Token", URN: urn("istio-workshop:components:EndUserAuth$workshop:index:Token", "alice"), ReplaceBecause: []string{"claims"},
+		Changed: []FieldChange{{Path: "claims.groups", Kind: "update-replace", Old: `["bookinfo-readers"]`, New: `["bookinfo-readers","beta-testers"]`}}},
+	{Op: "create-replacement", Type: "workshop:index:Token", URN: urn("istio-workshop:components:EndUserAuth$workshop:index:Token", "alice")},
+	{Op: "delete", Type: "kubernetes:apps/v1:Deployment", URN: urn("kubernetes:apps/v1:Deployment", "old"), Object: "bookinfo/old"},
 	{Op: "same", Type: ns, URN: urn(ns, "istio-system")},
 }
 
@@ -92,7 +100,7 @@ func TestAStageStackNeedsNoFile(t *testing.T) {
 
 func TestDiffPreviewsTheLiveStackWithTheOtherStagesFile(t *testing.T) {
 	inProject(t)
-	eng := &fakeEngine{outputs: map[string]map[string]any{"step3": {"stage": 3.0}}, steps: stageMoveSteps}
+	eng := &fakeEngine{outputs: map[string]map[string]any{"step3": {"stage": 3.0, "clusterName": "istio-workshop-step3", "clusterProvider": "local"}}, steps: stageMoveSteps}
 	code, stdout, stderr := runCLI([]string{"diff", "3", "5"}, eng)
 	require.Equal(t, OK, code, stderr)
 	assert.Equal(t, []string{"preview step3 with config:\n  workshop:meshMode: sidecar\n  workshop:stage: \"5\"\nencryptionsalt: v1:abc"}, eng.ran,
@@ -102,14 +110,18 @@ func TestDiffPreviewsTheLiveStackWithTheOtherStagesFile(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(StacksDir, "Pulumi.step3.yaml"))
 	require.NoError(t, err)
 	assert.NotContains(t, string(raw), "workshop:stage", "the stack's own file is not touched")
-	assert.Contains(t, stdout, "(pulumi's diff)")
-	assert.Contains(t, stdout, "Moving stack step3 from stage 3 to stage 5 (Authorization policies):")
+	assert.NotContains(t, stdout, "(pulumi's diff)", "Pulumi's whole diff only with --full")
+	assert.Contains(t, stdout, "Moving stack step3 from stage 3 to stage 5 (Authorization policies), on cluster istio-workshop-step3 (local): a preview, nothing is changed")
 	assert.Regexp(t, `AuthorizationPolicy\s+2\s+0\s+0\s+0`, stdout)
 	assert.Regexp(t, `total\s+2\s+1\s+1\s+1`, stdout)
 	assert.Contains(t, stdout, "update Namespace bookinfo")
 
+	_, full, _ := runCLI([]string{"diff", "3", "5", "--full"}, eng)
+	assert.Contains(t, full, "(pulumi's diff)")
+
 	eng.ran = nil
 	code, stdout, _ = runCLI([]string{"diff", "3", "5", "--json"}, eng)
+	assert.Contains(t, stdout, `"changed"`, "each update's fields, for scripts too")
 	require.Equal(t, OK, code)
 	assert.NotContains(t, stdout, "(pulumi's diff)", "JSON only, for scripts")
 	var got struct {
@@ -207,4 +219,70 @@ func TestRecoverRunsTheRecoveryOnTheNamedStack(t *testing.T) {
 	code, _, stderr = runCLI([]string{"recover"}, eng)
 	assert.Equal(t, Usage, code)
 	assert.Contains(t, stderr, "recover needs --stack S")
+}
+
+// A reviewer's diff: the summary first, the changes to what runs in full, each creation on one
+// line grouped by stage, then the policy pack's verdict; nothing else.
+func TestTheDiffReadsInAReviewersOrder(t *testing.T) {
+	inProject(t)
+	eng := &fakeEngine{outputs: map[string]map[string]any{"step3": {"stage": 3.0, "clusterName": "c", "clusterProvider": "kind"}}, steps: stageMoveSteps,
+		policy: Policy{Pack: "istio-workshop", Rules: []string{"a", "b"}}}
+	code, stdout, stderr := runCLI([]string{"diff", "3", "5"}, eng)
+	require.Equal(t, OK, code, stderr)
+	order := []string{
+		"Moving stack step3 from stage 3 to stage 5",
+		"AuthorizationPolicy",
+		"total",
+		"Changes to what already runs (read these first):",
+		"  update Namespace bookinfo  (Bookinfo)",
+		`      metadata.labels["istio.io/use-waypoint"]: (none) -> "waypoint"`,
+		"  replace Token alice  (EndUserAuth)",
+		"      replaced because these change: claims",
+		`      claims.groups: ["bookinfo-readers"] -> ["bookinfo-readers","beta-testers"]`,
+		"  delete Deployment bookinfo/old",
+		"Created (2), by the stage of the component that owns each:",
+		"  stage 5, Authorization policies (2):",
+		"    + AuthorizationPolicy bookinfo/deny-all  (Authorization)",
+		"    + AuthorizationPolicy bookinfo/allow-details  (Authorization)",
+		"Policy pack istio-workshop: 2 rule(s), no violation",
+	}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(stdout[at:], want)
+		require.GreaterOrEqual(t, i, 0, "%q after position %d in:\n%s", want, at, stdout)
+		at += i + len(want)
+	}
+	lines := strings.Count(stdout, "\n")
+	assert.LessOrEqual(t, lines, 12+len(Summarize(stageMoveSteps))+3*len(Changing(stageMoveSteps))+len(creates(stageMoveSteps)), "one line per creation:\n%s", stdout)
+
+	eng.policy = Policy{Pack: "istio-workshop", Rules: []string{"a"}, Violations: []string{"mandatory strict-mtls-only: PERMISSIVE (default)"}}
+	_, stdout, _ = runCLI([]string{"diff", "3", "5"}, eng)
+	assert.Contains(t, stdout, "Policy pack istio-workshop: 1 violation(s)\n  mandatory strict-mtls-only: PERMISSIVE (default)")
+}
+
+func TestAStepSaysWhatChangesField(t *testing.T) {
+	weights := func(w ...any) map[string]any {
+		routes := []any{}
+		for _, x := range w {
+			routes = append(routes, map[string]any{"weight": x})
+		}
+		return map[string]any{"metadata": map[string]any{"name": "reviews", "namespace": "bookinfo"},
+			"spec": map[string]any{"http": []any{map[string]any{"route": routes}}}, "token": "[secret]"}
+	}
+	st := step(apitype.StepEventMetadata{Op: apitype.OpUpdate, Type: "kubernetes:networking.istio.io/v1:VirtualService",
+		URN: urn("istio-workshop:components:Bookinfo$kubernetes:networking.istio.io/v1:VirtualService", "reviews"),
+		Old: &apitype.StepEventStateMetadata{Inputs: weights(90, 10)}, New: &apitype.StepEventStateMetadata{Inputs: weights(50, 50)},
+		DetailedDiff: map[string]apitype.PropertyDiff{"spec.http[0].route[0].weight": {Kind: apitype.DiffUpdate}, "spec.http[0].route[1].weight": {Kind: apitype.DiffUpdate}, "token": {Kind: apitype.DiffUpdate}}})
+	assert.Equal(t, "VirtualService bookinfo/reviews", st.Label())
+	assert.Equal(t, "Bookinfo", st.Owner())
+	assert.Equal(t, []FieldChange{
+		{Path: "spec.http[0].route[0].weight", Kind: "update", Old: "90", New: "50"},
+		{Path: "spec.http[0].route[1].weight", Kind: "update", Old: "10", New: "50"},
+		{Path: "token", Kind: "update", Old: `"[secret]"`, New: `"[secret]"`},
+	}, st.Changed, "a canary's weight is one field; a secret stays masked")
+
+	st = step(apitype.StepEventMetadata{Op: apitype.OpUpdate, Type: ns, URN: urn(ns, "x"), Diffs: []string{"metadata"},
+		Old: &apitype.StepEventStateMetadata{Inputs: map[string]any{"metadata": map[string]any{"name": "x"}}},
+		New: &apitype.StepEventStateMetadata{Inputs: map[string]any{"metadata": map[string]any{"name": "x", "labels": map[string]any{"a": "b"}}}}})
+	assert.Equal(t, []FieldChange{{Path: "metadata", Kind: "update", Old: `{"name":"x"}`, New: `{"labels":{"a":"b"},"name":"x"}`}}, st.Changed, "no detailed diff: the top-level keys")
 }
