@@ -108,6 +108,27 @@ func TestWorkshopCLI(t *testing.T) {
 	}
 	assert.Equal(t, added(t, stack("4", "e2e-cli"), stack("5", "e2e-cli")), got, "diff 4 5 creates exactly stage 5's resources")
 	require.Len(t, moved.NotCreates, 1, "%+v", moved.NotCreates)
+	require.NotEmpty(t, moved.NotCreates[0].Changed, "the update names the fields it changes")
+
+	// The same move as a reviewer reads it: the summary, the change to what runs with its
+	// fields, each creation on one line, the policy verdict; about a line per object.
+	text := must("diff", "4", "5").Stdout
+	order := []string{"Moving stack step4 from stage 4 to stage 5", "total", "Changes to what already runs (read these first):",
+		"  update VirtualService " + moved.NotCreates[0].Object, "      " + moved.NotCreates[0].Changed[0].Path + ": ",
+		"Created (", "  stage 5, Authorization policies (", "Policy pack istio-workshop: "}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(text[at:], want)
+		require.GreaterOrEqual(t, i, 0, "%q after position %d in:\n%s", want, at, text)
+		at += i + len(want)
+	}
+	assert.Contains(t, text, "no violation")
+	created := 0
+	for _, c := range moved.Changes {
+		created += c.Create
+	}
+	assert.LessOrEqual(t, strings.Count(text, "\n"), created+len(moved.Changes)+40, "about one line per created object:\n%s", text)
+	t.Logf("workshop diff 4 5:\n%s", text)
 	assert.Equal(t, "update", moved.NotCreates[0].Op)
 	assert.Equal(t, "VirtualService", moved.NotCreates[0].Kind(), "the ingress route gains the beta route")
 
