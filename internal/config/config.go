@@ -14,6 +14,9 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
+// Project is the Pulumi project's name: a key set without a namespace lands under it.
+const Project = "istio-workshop"
+
 // Namespace is the stack-config namespace of every setting (`workshop:stage`, ...).
 const Namespace = "workshop"
 
@@ -213,11 +216,28 @@ func Load(stack string, values map[string]string) (Config, error) {
 	}
 	for k, v := range values {
 		ns, key, ok := strings.Cut(k, ":")
-		if !ok || ns != Namespace {
+		switch {
+		case ok && ns == Project:
+			// `pulumi config set stage 5` (no namespace) files the key under the project's name,
+			// where nothing would read it.
+			fix := suggest(key)
+			if _, known := l.known[key]; known {
+				fix = fmt.Sprintf(" (`scripts/pulumi config rm %s`, then `scripts/pulumi config set %s:%s VALUE`)", key, Namespace, key)
+			}
+			l.errs.add(k, v, "is under the project's name, where nothing reads it: the workshop's settings are "+Namespace+":KEY"+fix)
+			continue
+		case !ok || ns != Namespace:
 			continue
 		}
 		if _, ok := l.known[key]; !ok {
+			if key == "" {
+				key = k // "workshop:" names no setting: report the key as given
+			}
 			l.errs.add(key, v, "is not a workshop setting"+suggest(key))
+			continue
+		}
+		if strings.TrimSpace(v) == "" {
+			l.errs.add(key, v, fmt.Sprintf("is empty: give it a value, or `scripts/pulumi config rm %s:%s` for the default (%s)", Namespace, key, orDefault(l.known[key].Default)))
 			continue
 		}
 		l.get[key] = v
@@ -320,6 +340,13 @@ func expandHome(p string) string {
 		}
 	}
 	return p
+}
+
+func orDefault(d string) string {
+	if d == "" {
+		return "none"
+	}
+	return d
 }
 
 // suggest names the closest known key, for typos such as workshop:meshmode.

@@ -49,8 +49,27 @@ func TestAStacksNameIsItsStage(t *testing.T) {
 }
 
 func TestOtherNamespacesAreIgnored(t *testing.T) {
-	_, err := Load("step0", map[string]string{"kubernetes:context": "x", "istio-workshop:foo": "bar"})
+	_, err := Load("step0", map[string]string{"kubernetes:context": "x", "pulumi:disable-default-providers": "[]"})
 	require.NoError(t, err)
+}
+
+// `pulumi config set stage 5` (no namespace) files the key under the project's name: it used to
+// be ignored, and stage 0 deployed without a word.
+func TestAKeyUnderTheProjectsNameIsRefused(t *testing.T) {
+	_, err := Load("dev", map[string]string{"istio-workshop:stage": "5", "istio-workshop:meshmod": "sidecar"})
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.ElementsMatch(t, []string{"istio-workshop:stage", "istio-workshop:meshmod", "stage"}, errs.Keys())
+	assert.Contains(t, err.Error(), "istio-workshop:stage: \"5\" is under the project's name, where nothing reads it: the workshop's settings are workshop:KEY (`scripts/pulumi config rm stage`, then `scripts/pulumi config set workshop:stage VALUE`)")
+	assert.Contains(t, err.Error(), "istio-workshop:meshmod: \"sidecar\" is under the project's name, where nothing reads it: the workshop's settings are workshop:KEY (did you mean workshop:meshMode?)")
+}
+
+func TestAnEmptyValueIsRefused(t *testing.T) {
+	_, err := Load("step1", map[string]string{"workshop:meshMode": " ", "workshop:egressHosts": ""})
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.ElementsMatch(t, []string{"meshMode", "egressHosts"}, errs.Keys())
+	assert.Contains(t, err.Error(), "workshop:meshMode: \" \" is empty: give it a value, or `scripts/pulumi config rm workshop:meshMode` for the default (ambient)")
 }
 
 func TestVersionsAreNormalised(t *testing.T) {

@@ -11,10 +11,14 @@ type FieldError struct {
 }
 
 func (e FieldError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("%s:%s %s", Namespace, e.Key, e.Problem)
+	key := e.Key
+	if !strings.Contains(key, ":") { // a workshop setting; a key of another namespace comes whole
+		key = Namespace + ":" + key
 	}
-	return fmt.Sprintf("%s:%s: %q %s", Namespace, e.Key, e.Value, e.Problem)
+	if e.Value == "" {
+		return fmt.Sprintf("%s %s", key, e.Problem)
+	}
+	return fmt.Sprintf("%s: %q %s", key, e.Value, e.Problem)
 }
 
 // Errors is every problem found in a stack's configuration.
