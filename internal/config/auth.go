@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -74,6 +75,9 @@ func (l *loader) personas() []Persona {
 	if len(m) == 0 {
 		l.errs.add("personas", raw, "must name at least one persona")
 	}
+	if dup := duplicateKeys(raw); len(dup) > 0 {
+		l.errs.add("personas", raw, "names "+strings.Join(dup, ", ")+" twice: JSON keeps only the last, so list each persona once")
+	}
 	var ps []Persona
 	for name, groups := range m {
 		switch {
@@ -111,4 +115,46 @@ func (p Persona) HasGroup(group string) bool {
 		}
 	}
 	return false
+}
+
+// duplicateKeys lists the keys a JSON object gives more than once (json.Unmarshal silently keeps
+// the last).
+func duplicateKeys(raw string) []string {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	seen, dup := map[string]bool{}, []string{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := t.(string)
+		if seen[key] && !slices.Contains(dup, key) {
+			dup = append(dup, key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return nil
+		}
+	}
+	return dup
+}
+
+// checkPersonasKeepTheProbes: from stage 5 the ingress admits only the reader group, and the
+// earlier stages' probes of the product page carry a reader's token: with no reader among the
+// personas those probes would contradict each other.
+func (l *loader) checkPersonasKeepTheProbes(c Config) {
+	if !c.Stage.Includes(5) || len(c.Auth.Personas) == 0 {
+		return
+	}
+	for _, p := range c.Auth.Personas {
+		if p.HasGroup(ReaderGroup) {
+			return
+		}
+	}
+	raw, _ := l.val("personas")
+	l.errs.add("personas", raw, "has no member of "+ReaderGroup+", the group stage 5 admits at the ingress: give at least one persona that group")
 }

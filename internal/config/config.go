@@ -6,10 +6,14 @@ package config
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
@@ -285,11 +289,14 @@ func Load(stack string, values map[string]string) (Config, error) {
 	case c.Cluster.Provider == Existing && !kcSet:
 		l.errs.add("kubeconfig", "", "is required with clusterProvider existing: set it to your kubeconfig path (pulumi config set workshop:kubeconfig ~/.kube/config)")
 	case c.Cluster.Provider == Existing:
-		if _, err := os.Stat(expandHome(kubeconfig)); err != nil {
-			l.errs.add("kubeconfig", kubeconfig, "cannot be read: "+err.Error())
+		l.checkKubeconfig(expandHome(kubeconfig), kubeconfig, context, ctxSet)
+	default:
+		for key, set := range map[string]bool{"kubeconfig": kcSet, "kubeContext": ctxSet} {
+			if set {
+				v, _ := l.val(key)
+				l.errs.add(key, v, fmt.Sprintf("is only used with clusterProvider existing (this stack uses %s, which makes its own kubeconfig): remove it or set workshop:clusterProvider existing", c.Cluster.Provider))
+			}
 		}
-	case kcSet || ctxSet:
-		l.errs.add("kubeconfig", kubeconfig, fmt.Sprintf("is only used with clusterProvider existing (this stack uses %s, which makes its own kubeconfig): remove it or set workshop:clusterProvider existing", c.Cluster.Provider))
 	}
 	c.Cluster.Kubeconfig, c.Cluster.Context = expandHome(kubeconfig), context
 
@@ -313,6 +320,7 @@ func Load(stack string, values map[string]string) (Config, error) {
 	c.Auth = l.auth()
 	c.Egress = l.egress()
 	l.checkDryRun(c)
+	l.checkPersonasKeepTheProbes(c)
 	return c, l.errs.err()
 }
 
@@ -387,4 +395,50 @@ func distance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// checkKubeconfig reads the existing cluster's kubeconfig at path (given as raw) now, so a
+// directory, an unreadable file or a missing context is said before anything runs, naming the
+// contexts the file has.
+func (l *loader) checkKubeconfig(path, raw, context string, ctxSet bool) {
+	info, err := os.Stat(path)
+	switch {
+	case err != nil:
+		l.errs.add("kubeconfig", raw, "cannot be read: "+err.Error())
+		return
+	case info.IsDir():
+		l.errs.add("kubeconfig", raw, "is a directory: name the kubeconfig file (for example "+filepath.Join(raw, "config")+")")
+		return
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		l.errs.add("kubeconfig", raw, "cannot be read: "+err.Error())
+		return
+	}
+	var kc struct {
+		CurrentContext string `json:"current-context"`
+		Contexts       []struct {
+			Name string `json:"name"`
+		} `json:"contexts"`
+	}
+	if err := yaml.Unmarshal(body, &kc); err != nil {
+		l.errs.add("kubeconfig", raw, "is not a kubeconfig: "+err.Error())
+		return
+	}
+	var names []string
+	for _, c := range kc.Contexts {
+		names = append(names, c.Name)
+	}
+	has := "it has none"
+	if len(names) > 0 {
+		has = "it has: " + strings.Join(names, ", ")
+	}
+	switch {
+	case ctxSet && !slices.Contains(names, context):
+		l.errs.add("kubeContext", context, fmt.Sprintf("is not a context of %s (%s)", raw, has))
+	case !ctxSet && kc.CurrentContext == "":
+		l.errs.add("kubeContext", "", fmt.Sprintf("is required: %s sets no current-context (%s)", raw, has))
+	case !ctxSet && !slices.Contains(names, kc.CurrentContext):
+		l.errs.add("kubeContext", "", fmt.Sprintf("is required: %s's current-context %q is not one of its contexts (%s)", raw, kc.CurrentContext, has))
+	}
 }

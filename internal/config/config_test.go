@@ -81,7 +81,7 @@ func TestVersionsAreNormalised(t *testing.T) {
 
 func TestExistingCluster(t *testing.T) {
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\n"), 0o600))
+	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\ncontexts: [{name: ctx, context: {cluster: c, user: u}}]\ncurrent-context: ctx\n"), 0o600))
 	c, err := Load("step0", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kc, "workshop:kubeContext": "ctx"})
 	require.NoError(t, err)
 	assert.Equal(t, Cluster{Provider: Existing, Name: "istio-workshop-step0", Workers: 1, Kubeconfig: kc, Context: "ctx"}, c.Cluster)
@@ -269,4 +269,45 @@ func TestDryRunNeedsAnIstioThatHonoursIt(t *testing.T) {
 	l := &loader{}
 	l.checkDryRun(Config{Stage: 4, MeshMode: Ambient, Versions: Versions{Istio: "1.20.0"}})
 	assert.Empty(t, l.errs, "below stage 5 there is no dry-run policy")
+}
+
+func TestAnExistingClustersKubeconfigIsReadBeforeAnythingRuns(t *testing.T) {
+	dir := t.TempDir()
+	kc := filepath.Join(dir, "config")
+	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\ncontexts: [{name: a}, {name: b}]\n"), 0o600))
+	existing := func(kv ...string) error {
+		values := map[string]string{"workshop:clusterProvider": "existing"}
+		for i := 0; i < len(kv); i += 2 {
+			values[kv[i]] = kv[i+1]
+		}
+		_, err := Load("step0", values)
+		return err
+	}
+	assert.ErrorContains(t, existing("workshop:kubeconfig", dir), "is a directory: name the kubeconfig file (for example "+kc+")")
+	assert.ErrorContains(t, existing("workshop:kubeconfig", kc, "workshop:kubeContext", "c"), `workshop:kubeContext: "c" is not a context of `+kc+" (it has: a, b)")
+	assert.ErrorContains(t, existing("workshop:kubeconfig", kc), "workshop:kubeContext is required: "+kc+" sets no current-context (it has: a, b)")
+	assert.NoError(t, existing("workshop:kubeconfig", kc, "workshop:kubeContext", "b"))
+
+	_, err := Load("step0", map[string]string{"workshop:clusterProvider": "kind", "workshop:kubeContext": "b"})
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.Equal(t, []string{"kubeContext"}, errs.Keys(), "reported under its own key, not kubeconfig's")
+}
+
+func TestEgressHostsAreExternalNames(t *testing.T) {
+	_, err := Load("step6", map[string]string{"workshop:egressHosts": "10.1.2.3,details.bookinfo.svc.cluster.local,api.github.com"})
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.Equal(t, []string{"egressHosts", "egressHosts"}, errs.Keys())
+	assert.Contains(t, err.Error(), `"10.1.2.3" is an IP address`)
+	assert.Contains(t, err.Error(), `"details.bookinfo.svc.cluster.local" is an in-cluster name`)
+}
+
+func TestPersonasThatContradictTheProbesAreRefused(t *testing.T) {
+	_, err := Load("step5", map[string]string{"workshop:personas": `{"dana": ["beta-testers"]}`})
+	assert.ErrorContains(t, err, "has no member of bookinfo-readers, the group stage 5 admits at the ingress")
+	_, err = Load("step4", map[string]string{"workshop:personas": `{"dana": ["beta-testers"]}`})
+	assert.NoError(t, err, "before stage 5 no group is required")
+	_, err = Load("step4", map[string]string{"workshop:personas": `{"dana": ["bookinfo-readers"], "dana": []}`})
+	assert.ErrorContains(t, err, "names dana twice: JSON keeps only the last")
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"net"
 	"slices"
 	"strings"
 )
@@ -37,6 +38,12 @@ func (l *loader) egress() Egress {
 		switch {
 		case h == "":
 			continue
+		case net.ParseIP(h) != nil:
+			bad = true
+			l.errs.add("egressHosts", h, "is an IP address: register the host's DNS name (ServiceEntries and the gateway's SNI routes match names)")
+		case inCluster(h):
+			bad = true
+			l.errs.add("egressHosts", h, "is an in-cluster name: the mesh reaches it directly; egressHosts are for hosts outside the cluster")
 		case len(h) > 253 || !dnsSubdomain.MatchString(h) || !strings.Contains(h, "."):
 			bad = true
 			l.errs.add("egressHosts", h, "must be "+l.allowed("egressHosts")+" (a fully qualified name, lowercase, no scheme, port or path)")
@@ -65,4 +72,9 @@ func (e Egress) RefusedHost() string {
 		}
 	}
 	return "refused.invalid"
+}
+
+// inCluster reports a Kubernetes service name (name.namespace.svc, ….cluster.local).
+func inCluster(h string) bool {
+	return strings.HasSuffix(h, ".svc") || strings.HasSuffix(h, ".cluster.local") || strings.Contains(h, ".svc.")
 }

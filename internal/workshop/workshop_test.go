@@ -48,7 +48,7 @@ func TestStep0MakesAKindClusterAndChecksIt(t *testing.T) {
 
 func TestClusterProviders(t *testing.T) {
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\n"), 0o600))
+	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\ncontexts: [{name: ctx, context: {cluster: c, user: u}}]\ncurrent-context: ctx\n"), 0o600))
 	for provider, token := range map[string]string{
 		"kind":     "workshop:index:KindCluster",
 		"minikube": "workshop:index:MinikubeProfile",
