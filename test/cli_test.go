@@ -196,7 +196,7 @@ func added(t *testing.T, from, to map[string]string) map[string]int {
 func TestWorkshopCLIOnALockedStack(t *testing.T) {
 	harness.Require(t)
 	p := harness.NewProject(t)
-	p.WriteStack("step0", map[string]string{"workshop:stage": "0", "workshop:clusterProvider": "existing", "workshop:kubeconfig": "/nonexistent"})
+	p.WriteStack("step0", map[string]string{"workshop:stage": "0", "workshop:clusterProvider": "local", "workshop:clusterName": "e2e-locked"})
 	p.MustPulumi("stack", "init", "step0")
 	host, err := os.Hostname()
 	require.NoError(t, err)

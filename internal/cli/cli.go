@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -99,10 +100,16 @@ func newFlags(name string) flags {
 	return f
 }
 
+var negativeNumber = regexp.MustCompile(`^-[0-9]+$`)
+
 // parse returns the positional arguments, which must number want.
 func (f flags) parse(args []string, want int, what string) ([]string, error) {
 	var pos []string
 	for len(args) > 0 {
+		if negativeNumber.MatchString(args[0]) { // a stage of -1 is a bad stage, not an unknown flag
+			pos, args = append(pos, args[0]), args[1:]
+			continue
+		}
 		if err := f.fs.Parse(args); err != nil {
 			return nil, usageError{err.Error()}
 		}

@@ -179,8 +179,11 @@ func available(s config.Stage) error {
 // liveOutputs are the outputs of a stack that has been brought up.
 func liveOutputs(ctx context.Context, eng Engine, stack string) (outputs.Stack, error) {
 	o, err := eng.Outputs(ctx, stack)
-	if err != nil {
+	switch {
+	case err != nil && strings.Contains(err.Error(), "no stack named"):
 		return outputs.Stack{}, fmt.Errorf("reading stack %s: %w (a live stack is needed: run `workshop up` first)", stack, err)
+	case err != nil:
+		return outputs.Stack{}, fmt.Errorf("reading stack %s: %w", stack, err)
 	}
 	if _, up := o[outputs.Stage]; !up {
 		return outputs.Stack{}, fmt.Errorf("stack %s has no resources yet: run `workshop up` first", stack)

@@ -286,3 +286,31 @@ func TestAStepSaysWhatChangesField(t *testing.T) {
 		New: &apitype.StepEventStateMetadata{Inputs: map[string]any{"metadata": map[string]any{"name": "x", "labels": map[string]any{"a": "b"}}}}})
 	assert.Equal(t, []FieldChange{{Path: "metadata", Kind: "update", Old: `{"name":"x"}`, New: `{"labels":{"a":"b"},"name":"x"}`}}, st.Changed, "no detailed diff: the top-level keys")
 }
+
+func TestTheWholeConfigurationIsCheckedBeforeTheEngineRuns(t *testing.T) {
+	inProject(t)
+	require.NoError(t, os.WriteFile(filepath.Join(StacksDir, "Pulumi.step4.yaml"), []byte("config:\n  workshop:meshMod: sidecar\n  istio-workshop:httpPort: \"8080\"\n"), 0o600))
+	eng := &fakeEngine{}
+	code, _, stderr := runCLI([]string{"up", "4"}, eng)
+	assert.Equal(t, Usage, code)
+	assert.Contains(t, stderr, `workshop:meshMod: "sidecar" is not a workshop setting (did you mean workshop:meshMode?)`)
+	assert.Contains(t, stderr, `istio-workshop:httpPort: "8080" is under the project's name, where nothing reads it`)
+	assert.Empty(t, eng.ran, "the engine never ran")
+}
+
+func TestANegativeStageSaysTheRange(t *testing.T) {
+	code, _, stderr := runCLI([]string{"up", "-1"}, &fakeEngine{})
+	assert.Equal(t, Usage, code)
+	assert.Contains(t, stderr, `"-1" is not a stage: stages are 0–`)
+	assert.NotContains(t, stderr, "flag provided but not defined")
+}
+
+func TestALiveStackIsAskedForOnlyWhenItIsMissing(t *testing.T) {
+	code, _, stderr := runCLI([]string{"verify", "--stack", "step4"}, &fakeEngine{})
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stderr, "a live stack is needed: run `workshop up` first")
+	code, _, stderr = runCLI([]string{"verify", "--stack", "step4"}, &fakeEngine{err: errors.New("the stack is currently locked by 1 lock(s)")})
+	assert.Equal(t, Failed, code)
+	assert.Contains(t, stderr, "locked")
+	assert.NotContains(t, stderr, "a live stack is needed", "the lock is the cause")
+}

@@ -25,10 +25,12 @@ func checkStackFile(stack string, want config.Stage) error {
 			return inputError{fmt.Sprintf("%s sets %s:stage %s, not %d: name stage %s in the command, or `scripts/pulumi config rm %s:stage --stack %s` (stack stepN is stage N)",
 				path, config.Namespace, got, want, got, config.Namespace, stack)}
 		}
-		return nil
+		return checkSettings(stack)
 	}
 	m := config.StackStage.FindStringSubmatch(stack)
 	switch {
+	case m != nil && m[1] == strconv.Itoa(int(want)):
+		return checkSettings(stack)
 	case m == nil:
 		return inputError{fmt.Sprintf("stack %s is not named stepN and sets no %s:stage: `scripts/pulumi config set %s:stage %d --stack %s` first",
 			stack, config.Namespace, config.Namespace, want, stack)}
@@ -83,4 +85,13 @@ func movedStackFile(dir, stack string, s config.Stage) (string, error) {
 	}
 	path := filepath.Join(dir, "Pulumi."+stack+".yaml")
 	return path, os.WriteFile(path, raw, 0o600)
+}
+
+// checkSettings loads the stack's whole configuration as the program will, so a bad setting is
+// reported in a second, before the engine (and the toolchain) starts.
+func checkSettings(stack string) error {
+	if _, err := stackConfig(stack); err != nil {
+		return inputError{err.Error()}
+	}
+	return nil
 }
