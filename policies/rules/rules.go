@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -39,6 +40,10 @@ var Rules = []Rule{
 	{"jwks-over-https", "A RequestAuthentication fetches its JWKS over https, or carries it inline: keys fetched in plain text can be swapped.", true, eachObject(jwksOverHTTPS)},
 	{"dry-run-on-envoy-only", "In ambient mode a dry-run AuthorizationPolicy targets a waypoint or Service: ztunnel enforces or ignores istio.io/dry-run depending on the release.", true, dryRunOnEnvoy},
 	{"outbound-registry-only", "No Sidecar allows any outbound host (ALLOW_ANY) once external hosts are registered: egress goes through the registry and the egress gateway.", true, outboundRegistryOnly},
+	{"destination-rule-keeps-mesh-tls", "A DestinationRule never turns TLS off (mode DISABLE) to a host inside the mesh: that sends plaintext where STRICT mTLS promises otherwise.", true, eachObject(destinationRuleKeepsTLS)},
+	{"ingress-terminates-tls", "The ingress terminates TLS itself (no PASSTHROUGH server, no Passthrough listener): passed through, the mesh cannot check a token or a policy on the request.", true, eachObject(ingressTerminatesTLS)},
+	{"service-entry-names-hosts", "A ServiceEntry names its hosts: host \"*\" registers every host at once and undoes the egress allowlist.", true, eachObject(serviceEntryNamesHosts)},
+	{"jwt-not-forwarded", "A RequestAuthentication does not forward the original token upstream (forwardOriginalToken): workloads that need a claim get it as a header, and a token that travels further can be replayed.", true, eachObject(jwtNotForwarded)},
 	{"ambient-network-policy-allows-hbone", "In ambient mode a NetworkPolicy rule that admits pods on named ports includes HBONE (TCP 15008), where ztunnel carries all mesh traffic.", true, ambientHBONE},
 }
 
@@ -100,6 +105,9 @@ func noKeyOrToken(o Object) []string {
 	var out []string
 	walk(o.Fields, func(key string, v any) {
 		s, ok := v.(string)
+		if raw, err := base64.StdEncoding.DecodeString(s); ok && err == nil && len(s) >= 16 {
+			s = string(raw) // a ConfigMap's binaryData (or any base64 value) hides nothing
+		}
 		switch {
 		case !ok:
 		case privateKey.MatchString(s):
@@ -188,11 +196,137 @@ func noAllowEverything(o Object) []string {
 		return nil
 	}
 	for i, r := range ap.Spec.GetRules() {
-		if len(r.GetFrom()) == 0 && len(r.GetTo()) == 0 && len(r.GetWhen()) == 0 {
+		switch {
+		case len(r.GetFrom()) == 0 && len(r.GetTo()) == 0 && len(r.GetWhen()) == 0:
 			return []string{fmt.Sprintf("rule %d is empty and allows every request: name the sources, operations or conditions", i)}
+		case len(r.GetWhen()) == 0 && all(r.GetFrom(), func(f *securityapi.Rule_From) bool { return openSource(f.GetSource()) }) &&
+			all(r.GetTo(), func(t *securityapi.Rule_To) bool { return openOperation(t.GetOperation()) }):
+			return []string{fmt.Sprintf("rule %d allows every request: its sources and operations are empty, \"*\" or only not-matches; name who and what it allows", i)}
 		}
 	}
 	return nil
+}
+
+// openSource names nobody: no positive match (an allow of everyone but the not-matches).
+func openSource(s *securityapi.Source) bool {
+	return len(s.GetPrincipals())+len(s.GetRequestPrincipals())+len(s.GetNamespaces())+len(s.GetIpBlocks())+len(s.GetRemoteIpBlocks()) == 0
+}
+
+// openOperation matches every request: no positive match other than "*".
+func openOperation(op *securityapi.Operation) bool {
+	for _, list := range [][]string{op.GetHosts(), op.GetPorts(), op.GetMethods(), op.GetPaths()} {
+		for _, v := range list {
+			if v != "*" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func all[T any](list []T, ok func(T) bool) bool {
+	for _, v := range list {
+		if !ok(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// inMesh says whether host names a service inside the cluster: a short name, or a name under
+// .svc or .cluster.local.
+func inMesh(host string) bool {
+	return !strings.Contains(host, ".") || strings.HasSuffix(host, ".svc") || strings.Contains(host, ".svc.") || strings.HasSuffix(host, ".cluster.local")
+}
+
+func destinationRuleKeepsTLS(o Object) []string {
+	var dr networking.DestinationRule
+	if !o.Is("networking.istio.io", "DestinationRule") || o.Decode(&dr) != nil || !inMesh(dr.Spec.GetHost()) {
+		return nil
+	}
+	var out []string
+	// DISABLE is the enum's zero value: only a tls block that is there turns TLS off.
+	disabled := func(t *networkingapi.ClientTLSSettings) bool {
+		return t != nil && t.GetMode() == networkingapi.ClientTLSSettings_DISABLE
+	}
+	check := func(where string, p *networkingapi.TrafficPolicy) {
+		if disabled(p.GetTls()) {
+			out = append(out, fmt.Sprintf("%s sends plaintext to %s (tls.mode DISABLE): remove it, the mesh's mTLS applies", where, dr.Spec.GetHost()))
+		}
+		for _, pl := range p.GetPortLevelSettings() {
+			if disabled(pl.GetTls()) {
+				out = append(out, fmt.Sprintf("%s sends plaintext to %s port %d (tls.mode DISABLE): remove it, the mesh's mTLS applies", where, dr.Spec.GetHost(), pl.GetPort().GetNumber()))
+			}
+		}
+	}
+	check("the traffic policy", dr.Spec.GetTrafficPolicy())
+	for _, ss := range dr.Spec.GetSubsets() {
+		check("subset "+ss.GetName(), ss.GetTrafficPolicy())
+	}
+	return out
+}
+
+// ingressTerminatesTLS: an Istio Gateway on the ingress gateway's pods, or a Gateway API Gateway
+// that is not a waypoint, passes no TLS through.
+func ingressTerminatesTLS(o Object) []string {
+	var out []string
+	switch {
+	case o.Is("networking.istio.io", "Gateway"):
+		var gw networking.Gateway
+		if o.Decode(&gw) != nil || !strings.Contains(gw.Spec.GetSelector()["istio"]+gw.Spec.GetSelector()["app"], "ingress") {
+			return nil
+		}
+		for _, srv := range gw.Spec.GetServers() {
+			// PASSTHROUGH is the enum's zero value: only a TLS server can pass TLS through.
+			if !strings.EqualFold(srv.GetPort().GetProtocol(), "TLS") && !strings.EqualFold(srv.GetPort().GetProtocol(), "HTTPS") {
+				continue
+			}
+			if m := srv.GetTls().GetMode(); m == networkingapi.ServerTLSSettings_PASSTHROUGH || m == networkingapi.ServerTLSSettings_AUTO_PASSTHROUGH {
+				out = append(out, fmt.Sprintf("server %q passes TLS through (%s): terminate it at the ingress (SIMPLE or MUTUAL)", srv.GetPort().GetName(), m))
+			}
+		}
+	case o.Is("gateway.networking.k8s.io", "Gateway"):
+		spec, _ := o.Fields["spec"].(map[string]any)
+		if class, _ := spec["gatewayClassName"].(string); class == "istio-waypoint" {
+			return nil
+		}
+		listeners, _ := spec["listeners"].([]any)
+		for _, l := range listeners {
+			l, _ := l.(map[string]any)
+			tls, _ := l["tls"].(map[string]any)
+			if mode, _ := tls["mode"].(string); mode == "Passthrough" {
+				out = append(out, fmt.Sprintf("listener %v passes TLS through: use tls.mode Terminate", l["name"]))
+			}
+		}
+	}
+	return out
+}
+
+func serviceEntryNamesHosts(o Object) []string {
+	var se networking.ServiceEntry
+	if !o.Is("networking.istio.io", "ServiceEntry") || o.Decode(&se) != nil {
+		return nil
+	}
+	for _, h := range se.Spec.GetHosts() {
+		if h == "*" {
+			return []string{`host "*" registers every host: name the external hosts the mesh may reach`}
+		}
+	}
+	return nil
+}
+
+func jwtNotForwarded(o Object) []string {
+	var ra security.RequestAuthentication
+	if !o.Is("security.istio.io", "RequestAuthentication") || o.Decode(&ra) != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range ra.Spec.GetJwtRules() {
+		if r.GetForwardOriginalToken() {
+			out = append(out, fmt.Sprintf("issuer %q's tokens are forwarded upstream (forwardOriginalToken): pass the claims a workload needs as headers (outputClaimToHeaders) instead", r.GetIssuer()))
+		}
+	}
+	return out
 }
 
 // requestAuthPaired: each namespace with a RequestAuthentication has an AuthorizationPolicy that

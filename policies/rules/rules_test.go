@@ -176,6 +176,43 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: app-port, namespace: bookinfo}
 spec: {podSelector: {}, ingress: [{from: [{podSelector: {}}], ports: [{port: 9080}]}, {from: [{ipBlock: {cidr: 169.254.7.127/32}}]}]}`, `ingress rule 0 admits pods only on other ports`},
+		{"authorization-no-allow-everything", `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: all-but-one, namespace: bookinfo}
+spec: {rules: [{from: [{source: {notNamespaces: [outside]}}], to: [{operation: {paths: ["*"]}}]}]}`, `rule 0 allows every request: its sources and operations are empty, "*" or only not-matches`},
+		{"authorization-no-allow-everything", `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: empty-source, namespace: bookinfo}
+spec: {rules: [{from: [{source: {}}]}]}`, `rule 0 allows every request`},
+		{"destination-rule-keeps-mesh-tls", `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: details, namespace: bookinfo}
+spec: {host: details.bookinfo.svc.cluster.local, trafficPolicy: {portLevelSettings: [{port: {number: 9080}, tls: {mode: DISABLE}}]}}`, `sends plaintext to details.bookinfo.svc.cluster.local port 9080`},
+		{"ingress-terminates-tls", `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo, namespace: bookinfo}
+spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 443, name: https, protocol: TLS}, hosts: ["*"], tls: {mode: PASSTHROUGH}}]}`, `server "https" passes TLS through (PASSTHROUGH)`},
+		{"ingress-terminates-tls", `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ingress, namespace: istio-ingress}
+spec: {gatewayClassName: istio, listeners: [{name: tls, port: 443, protocol: TLS, tls: {mode: Passthrough}}]}`, `listener tls passes TLS through`},
+		{"service-entry-names-hosts", `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: anything, namespace: istio-egress}
+spec: {hosts: ["*"], location: MESH_EXTERNAL, ports: [{number: 443, name: tls, protocol: TLS}], resolution: NONE}`, `host "*" registers every host`},
+		{"jwt-not-forwarded", `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-ingress}
+spec: {jwtRules: [{issuer: "https://auth.example", jwks: "{}", forwardOriginalToken: true}]}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: require, namespace: istio-ingress}
+spec: {rules: [{from: [{source: {requestPrincipals: ["*"]}}]}]}`, `tokens are forwarded upstream (forwardOriginalToken)`},
+		{"no-key-or-token-outside-secrets", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: hidden, namespace: bookinfo}
+binaryData: {key.pem: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Foa2lHOXcwQkFRRUZBQVNDQktjd2dnU2pBZ0VBQW9JQkFRQwotLS0tLUVORCBQUklWQVRFIEtFWS0tLS0tCg==}`, `holds a private key`},
 	}
 	names := map[string]bool{}
 	for _, r := range Rules {
