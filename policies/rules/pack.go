@@ -10,11 +10,13 @@ import (
 // PackName is the policy pack's name in Pulumi's output.
 const PackName = "istio-workshop"
 
-// Pack is the policy pack: every rule as a stack policy, since several need the whole stack
-// (which namespaces are ambient, which policies pair up) and all read the same objects.
-func Pack() (policyx.PolicyPack, error) {
-	policies := make([]policyx.Policy, 0, len(Rules))
-	for _, r := range Rules {
+// Pack is the policy pack for stack s: every rule as a stack policy, since several need the whole
+// stack (which namespaces are ambient, which policies pair up, which promises are kept) and all
+// read the same objects.
+func Pack(s Stack) (policyx.PolicyPack, error) {
+	all := append(append([]Rule{}, Rules...), StagePromises(s))
+	policies := make([]policyx.Policy, 0, len(all))
+	for _, r := range all {
 		level := policyx.EnforcementLevelAdvisory
 		if r.Mandatory {
 			level = policyx.EnforcementLevelMandatory

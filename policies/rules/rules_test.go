@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/istio-workshop/istio-workshop/components"
+	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
 )
@@ -247,10 +249,39 @@ spec: {template: {spec: {containers: [{name: istio-proxy, image: auto}]}}}`)
 }
 
 func TestThePackLoads(t *testing.T) {
-	pack, err := Pack()
+	pack, err := Pack(Stack{Known: true, Stage: 5})
 	require.NoError(t, err)
 	assert.Equal(t, PackName, pack.Name())
-	assert.Len(t, pack.Policies(), len(Rules))
+	assert.Len(t, pack.Policies(), len(Rules)+1, "the object rules and the stage's promises")
+}
+
+func TestTheStagesPromisesAreKept(t *testing.T) {
+	for _, mode := range []string{"ambient", "sidecar"} {
+		for stage := 0; stage <= int(config.AvailableUpTo()); stage++ {
+			objs := stackObjects(t, map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode})
+			s := Stack{Known: true, Stage: stage, Ambient: mode == "ambient"}
+			assert.Empty(t, StagePromises(s).Check(objs), "%s stage %d keeps its promises", mode, stage)
+			if stage == 0 {
+				continue
+			}
+			// The same objects claimed as one stage further: the next stage's promise is missing.
+			if stage < int(config.AvailableUpTo()) && stage >= 2 {
+				next := s
+				next.Stage = stage + 1
+				got := StagePromises(next).Check(objs)
+				require.Len(t, got, 1, "%s stage %d objects claimed as stage %d", mode, stage, stage+1)
+				assert.Contains(t, got[0].Message, fmt.Sprintf("stage %d promises ", stage+1))
+			}
+		}
+	}
+	assert.Empty(t, StagePromises(Stack{}).Check(nil), "an unknown stage is not judged")
+}
+
+func TestTheRulesNameTheProgramsNamespaces(t *testing.T) {
+	assert.Equal(t, components.IstioNamespace, istioNamespace)
+	assert.Equal(t, components.IngressNamespace, ingressNamespace)
+	assert.Equal(t, components.BookinfoNamespace, bookinfoNamespace)
+	assert.Equal(t, components.EgressNamespace, egressNamespace)
 }
 
 // A fresh stack's preview leaves some values unknown: the pack must not conclude from their
