@@ -25,7 +25,11 @@ func TestMain(m *testing.M) {
 	_ = os.Setenv("TMPDIR", suite) // t.TempDir() is under it
 	_ = os.Setenv(suiteEnv, suite)
 	code := m.Run()
-	if left := procs.Under(suite); len(left) > 0 {
+	left := procs.Under(suite)
+	for deadline := time.Now().Add(10 * time.Second); len(left) > 0 && time.Now().Before(deadline); left = procs.Under(suite) {
+		time.Sleep(200 * time.Millisecond) // a process ended by a clean-up may still be on its way out
+	}
+	if len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d process(es) of the suite still running after every test ended:\n", len(left))
 		for _, pid := range left {
 			fmt.Fprintf(os.Stderr, "  %s\n", procs.Describe(pid))
