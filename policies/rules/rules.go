@@ -39,7 +39,7 @@ var Rules = []Rule{
 	{"request-authentication-requires-a-principal", "A RequestAuthentication is paired with an AuthorizationPolicy that requires a request principal: alone it lets requests without a token through.", true, requestAuthPaired},
 	{"jwks-over-https", "A RequestAuthentication fetches its JWKS over https, or carries it inline: keys fetched in plain text can be swapped.", true, eachObject(jwksOverHTTPS)},
 	{"dry-run-on-envoy-only", "In ambient mode a dry-run AuthorizationPolicy targets a waypoint or Service: ztunnel enforces or ignores istio.io/dry-run depending on the release.", true, dryRunOnEnvoy},
-	{"outbound-registry-only", "No Sidecar allows any outbound host (ALLOW_ANY) once external hosts are registered: egress goes through the registry and the egress gateway.", true, outboundRegistryOnly},
+	{"outbound-registry-only", "No Sidecar allows any outbound host (ALLOW_ANY): one object alone would open egress around the registry and the egress gateway.", true, outboundRegistryOnly},
 	{"destination-rule-keeps-mesh-tls", "A DestinationRule never turns TLS off (mode DISABLE) to a host inside the mesh: that sends plaintext where STRICT mTLS promises otherwise.", true, eachObject(destinationRuleKeepsTLS)},
 	{"ingress-terminates-tls", "The ingress terminates TLS itself (no PASSTHROUGH server, no Passthrough listener): passed through, the mesh cannot check a token or a policy on the request.", true, eachObject(ingressTerminatesTLS)},
 	{"service-entry-names-hosts", "A ServiceEntry names its hosts: host \"*\" registers every host at once and undoes the egress allowlist.", true, eachObject(serviceEntryNamesHosts)},
@@ -399,21 +399,14 @@ func dryRunOnEnvoy(objs []Object) []Violation {
 }
 
 func outboundRegistryOnly(objs []Object) []Violation {
-	external := false
-	for _, o := range objs {
-		var se networking.ServiceEntry
-		if o.Is("networking.istio.io", "ServiceEntry") && o.Decode(&se) == nil && se.Spec.GetLocation() == networkingapi.ServiceEntry_MESH_EXTERNAL {
-			external = true
-		}
-	}
 	var out []Violation
 	for _, o := range objs {
 		var sc networking.Sidecar
-		if !external || !o.Is("networking.istio.io", "Sidecar") || o.Decode(&sc) != nil {
+		if !o.Is("networking.istio.io", "Sidecar") || o.Decode(&sc) != nil {
 			continue
 		}
 		if sc.Spec.GetOutboundTrafficPolicy().GetMode() == networkingapi.OutboundTrafficPolicy_ALLOW_ANY {
-			out = append(out, Violation{o.URN, o.Ref() + ": ALLOW_ANY lets workloads reach any host, around the egress gateway: use REGISTRY_ONLY"})
+			out = append(out, Violation{o.URN, o.Ref() + ": ALLOW_ANY lets workloads reach any host, around the registry and the egress gateway: use REGISTRY_ONLY"})
 		}
 	}
 	return out

@@ -167,6 +167,10 @@ apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: {name: default, namespace: bookinfo}
 spec: {outboundTrafficPolicy: {mode: ALLOW_ANY}}`, `ALLOW_ANY lets workloads reach any host`},
+		{"outbound-registry-only", `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: open, namespace: bookinfo}
+spec: {outboundTrafficPolicy: {mode: ALLOW_ANY}}`, `ALLOW_ANY lets workloads reach any host`},
 		{"ambient-network-policy-allows-hbone", ambientBookinfo + `
 ---
 apiVersion: networking.k8s.io/v1
