@@ -128,7 +128,7 @@ type Setting struct {
 var Settings = append(append(clusterSettings, authSettings...), egressSettings...)
 
 var clusterSettings = []Setting{
-	{"stage", "0", "an integer 0–" + strconv.Itoa(int(MaxStage)), "the highest stage to put in force"},
+	{"stage", "", "an integer 0–" + strconv.Itoa(int(MaxStage)) + " (default: N for stack stepN; a stack of another name must set it)", "the highest stage to put in force"},
 	{"meshMode", string(Ambient), "ambient or sidecar", "Istio's data-plane mode"},
 	{"clusterProvider", string(Kind), "kind, minikube, existing or local", "how the cluster is made"},
 	{"clusterName", "istio-workshop-<stack>", "lowercase letters, digits and '-', at most 40 characters", "name of the cluster, profile or control plane"},

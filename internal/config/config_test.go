@@ -311,3 +311,28 @@ func TestPersonasThatContradictTheProbesAreRefused(t *testing.T) {
 	_, err = Load("step4", map[string]string{"workshop:personas": `{"dana": ["bookinfo-readers"], "dana": []}`})
 	assert.ErrorContains(t, err, "names dana twice: JSON keeps only the last")
 }
+
+// The README's settings table lists every setting with its default and allowed values, from the
+// same table the loader uses.
+func TestTheREADMEListsEverySetting(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `workshop:"); ok {
+			key, _, _ := strings.Cut(rest, "`")
+			rows[key] = line
+		}
+	}
+	for _, s := range Settings {
+		row, ok := rows[s.Key]
+		if !assert.True(t, ok, "README has no row for workshop:%s", s.Key) {
+			continue
+		}
+		assert.Contains(t, row, strings.ReplaceAll(s.Allowed, "|", `\|`), "workshop:%s's allowed values", s.Key)
+		if s.Default != "" && s.Key != "personas" {
+			assert.Contains(t, row, "`"+s.Default+"`", "workshop:%s's default", s.Key)
+		}
+	}
+	assert.Len(t, rows, len(Settings), "no row for a setting that does not exist")
+}
