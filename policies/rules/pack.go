@@ -39,7 +39,8 @@ func objects(resources []policyx.AnalyzerResource) []Object {
 	out := make([]Object, 0, len(resources))
 	for _, r := range resources {
 		if o, ok := NewObject(r.URN, r.Type, Plain(r.Properties)); ok {
-			o.Partial = HasUnknowns(r.Properties)
+			// A new stack's preview, on a cluster not made yet, gives no property at all.
+			o.Partial = r.Properties.Len() == 0 || HasUnknowns(r.Properties)
 			out = append(out, o)
 		}
 	}

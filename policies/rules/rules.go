@@ -353,7 +353,7 @@ func requestAuthPaired(objs []Object) []Violation {
 	}
 	var out []Violation
 	for _, o := range objs {
-		if o.Is("security.istio.io", "RequestAuthentication") && !required[o.Namespace] {
+		if o.Is("security.istio.io", "RequestAuthentication") && !o.Partial && !required[o.Namespace] {
 			out = append(out, Violation{o.URN, o.Ref() + ": requests without a token still pass: add an AuthorizationPolicy in " +
 				o.Namespace + " that requires a request principal (ALLOW with from.source.requestPrincipals)"})
 		}

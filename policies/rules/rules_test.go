@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
@@ -308,4 +309,19 @@ spec: {rules: [{from: [{source: {requestPrincipals: ["https://auth.example/*"]}}
 	unknown := property.NewMap(map[string]property.Value{"metadata": property.New(map[string]property.Value{"namespace": property.New(property.Computed)})})
 	assert.False(t, HasUnknowns(known))
 	assert.True(t, HasUnknowns(unknown))
+}
+
+// The preview of a new stack whose cluster does not exist yet gives the pack the objects with no
+// property at all (seen on `scripts/pulumi preview` of a fresh step4): nothing is known of them.
+func TestAnObjectWithoutPropertiesIsNotJudged(t *testing.T) {
+	ra := policyx.AnalyzerResource{URN: "urn:ra", Type: "kubernetes:security.istio.io/v1:RequestAuthentication", Properties: property.NewMap(nil)}
+	pa := policyx.AnalyzerResource{URN: "urn:pa", Type: "kubernetes:security.istio.io/v1:PeerAuthentication", Properties: property.NewMap(nil)}
+	ap := policyx.AnalyzerResource{URN: "urn:ap", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", Properties: property.NewMap(nil)}
+	objs := objects([]policyx.AnalyzerResource{ra, pa, ap})
+	require.Len(t, objs, 3)
+	for _, o := range objs {
+		assert.True(t, o.Partial, o.URN)
+	}
+	assert.Empty(t, check(objs), "no rule concludes from what it cannot see")
+	assert.Empty(t, StagePromises(Stack{Known: true, Stage: 4}).Check(objs), "stage 3 and 4's objects are there, their values not known yet")
 }
