@@ -240,3 +240,33 @@ func editProbeInState(t *testing.T, p *harness.Project, stack, probe string, sta
 	require.NoError(t, os.WriteFile(file, raw, 0o600))
 	p.MustPulumi("stack", "import", "--file", file, "--stack", stack)
 }
+
+// An interrupted command (Ctrl-C, SIGTERM) ends the engine and what the engine started (its
+// language host and providers run in process groups of their own) before it exits.
+func TestAnInterruptedWorkshopCommandLeavesNothing(t *testing.T) {
+	harness.Require(t)
+	p := harness.NewProject(t)
+	p.WriteStack("step1", map[string]string{"workshop:stage": "1", "workshop:meshMode": "sidecar", "workshop:clusterProvider": "local",
+		"workshop:clusterName": "e2e-interrupt", "workshop:chartSource": "module"})
+	run := p.StartWorkshop("up", "1")
+	cli := run.Cmd.Process.Pid
+	var engine []int
+	require.Eventually(t, func() bool { engine = procs.OfRun(cli); return len(engine) >= 2 }, 3*time.Minute, 200*time.Millisecond,
+		"the engine and its language host run for the command:\n%s", run.Stderr)
+	time.Sleep(3 * time.Second) // into the up
+	for _, pid := range procs.OfRun(cli) {
+		t.Logf("running for the command: %s", procs.Describe(pid))
+	}
+	require.NoError(t, run.Cmd.Process.Signal(os.Interrupt))
+	done := make(chan error, 1)
+	go func() { done <- run.Cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the interrupted command did not exit:\n%s", run.Stderr)
+	}
+	for _, pid := range engine {
+		assert.False(t, procs.Running(pid), "still running after the interrupted command exited: %s", procs.Describe(pid))
+	}
+	assert.Empty(t, procs.Orphans(), "nothing left for the next command to end")
+}

@@ -211,3 +211,14 @@ func matching(keep func(int) bool) []int {
 	}
 	return out
 }
+
+// OfRun lists the live processes that carry the mark of the run whose process is pid (itself
+// left out).
+func OfRun(pid int) []int {
+	p, err := Read(pid)
+	if err != nil {
+		return nil
+	}
+	id := runID(p)
+	return matching(func(other int) bool { return other != pid && runOf(other) == id })
+}
