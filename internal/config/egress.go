@@ -41,7 +41,7 @@ func (l *loader) egress() Egress {
 		case net.ParseIP(h) != nil:
 			bad = true
 			l.errs.add("egressHosts", h, "is an IP address: register the host's DNS name (ServiceEntries and the gateway's SNI routes match names)")
-		case inCluster(h):
+		case InCluster(h):
 			bad = true
 			l.errs.add("egressHosts", h, "is an in-cluster name: the mesh reaches it directly; egressHosts are for hosts outside the cluster")
 		case len(h) > 253 || !dnsSubdomain.MatchString(h) || !strings.Contains(h, "."):
@@ -74,7 +74,7 @@ func (e Egress) RefusedHost() string {
 	return "refused.invalid"
 }
 
-// inCluster reports a Kubernetes service name (name.namespace.svc, ….cluster.local).
-func inCluster(h string) bool {
+// InCluster reports a Kubernetes service name (name.namespace.svc, ….cluster.local).
+func InCluster(h string) bool {
 	return strings.HasSuffix(h, ".svc") || strings.HasSuffix(h, ".cluster.local") || strings.Contains(h, ".svc.")
 }

@@ -156,13 +156,7 @@ func live(id string) bool {
 }
 
 // OfThisRun lists the processes this run started that are still running (itself left out).
-func OfThisRun() []int {
-	id := os.Getenv(RunEnv)
-	if id == "" {
-		return nil
-	}
-	return matching(func(pid int) bool { return runOf(pid) == id })
-}
+func OfThisRun() []int { return OfRun(os.Getpid()) }
 
 // Orphans lists the processes left by workshop runs that are gone (killed outright).
 func Orphans() []int {

@@ -11,6 +11,8 @@ import (
 	networking "istio.io/client-go/pkg/apis/networking/v1"
 	security "istio.io/client-go/pkg/apis/security/v1"
 	netv1 "k8s.io/api/networking/v1"
+
+	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 // Violation is one broken rule: the object (its URN) and what to do.
@@ -236,7 +238,7 @@ func all[T any](list []T, ok func(T) bool) bool {
 // inMesh says whether host names a service inside the cluster: a short name, or a name under
 // .svc or .cluster.local.
 func inMesh(host string) bool {
-	return !strings.Contains(host, ".") || strings.HasSuffix(host, ".svc") || strings.Contains(host, ".svc.") || strings.HasSuffix(host, ".cluster.local")
+	return !strings.Contains(host, ".") || config.InCluster(host)
 }
 
 func destinationRuleKeepsTLS(o Object) []string {
