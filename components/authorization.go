@@ -14,12 +14,9 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
-
-// Waypoint is the bookinfo namespace's waypoint (ambient): the Envoy that enforces L7 policy
-// for the namespace's services. Istio names its service account after the Gateway.
-const Waypoint = "waypoint"
 
 // Principal is the SPIFFE-style identity Istio gives a service account.
 func Principal(namespace, serviceAccount string) string {
@@ -32,11 +29,11 @@ var bookinfoCallers = []struct {
 	service, caller string
 	methods         []string
 }{
-	{"productpage", Principal(IngressNamespace, IngressName), nil},
-	{"details", Principal(BookinfoNamespace, "bookinfo-productpage"), nil},
-	{"reviews", Principal(BookinfoNamespace, "bookinfo-productpage"), nil},
+	{"productpage", Principal(names.IngressNamespace, names.IngressName), nil},
+	{"details", Principal(names.BookinfoNamespace, "bookinfo-productpage"), nil},
+	{"reviews", Principal(names.BookinfoNamespace, "bookinfo-productpage"), nil},
 	// An L7 rule: reviews only reads ratings. In ambient it needs the waypoint.
-	{"ratings", Principal(BookinfoNamespace, "bookinfo-reviews"), []string{"GET"}},
+	{"ratings", Principal(names.BookinfoNamespace, "bookinfo-reviews"), []string{"GET"}},
 }
 
 // attachment is how a Bookinfo policy reaches a service: by pod selector in sidecar mode (the
@@ -48,7 +45,7 @@ func attachFor(mode config.MeshMode) attachment {
 	if mode == config.Ambient {
 		return func(spec *securityapi.AuthorizationPolicy, service string) {
 			if service == "" {
-				spec.TargetRefs = []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: Waypoint}}
+				spec.TargetRefs = []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: names.Waypoint}}
 				return
 			}
 			spec.TargetRefs = []*typeapi.PolicyTargetReference{{Kind: "Service", Name: service}}
@@ -84,7 +81,7 @@ func from(principals ...string) *securityapi.Rule {
 func BookinfoPolicies(cfg config.Config) []*security.AuthorizationPolicy {
 	attach := attachFor(cfg.MeshMode)
 	// ALLOW with no rules matches nothing: everything not allowed below is denied.
-	denyAll := authorizationPolicy("deny-all", BookinfoNamespace, securityapi.AuthorizationPolicy_ALLOW)
+	denyAll := authorizationPolicy("deny-all", names.BookinfoNamespace, securityapi.AuthorizationPolicy_ALLOW)
 	attach(&denyAll.Spec, "")
 	policies := []*security.AuthorizationPolicy{denyAll}
 	for _, c := range bookinfoCallers {
@@ -92,22 +89,22 @@ func BookinfoPolicies(cfg config.Config) []*security.AuthorizationPolicy {
 		if len(c.methods) > 0 {
 			rule.To = []*securityapi.Rule_To{{Operation: &securityapi.Operation{Methods: c.methods}}}
 		}
-		allow := authorizationPolicy("allow-"+c.service, BookinfoNamespace, securityapi.AuthorizationPolicy_ALLOW, rule)
+		allow := authorizationPolicy("allow-"+c.service, names.BookinfoNamespace, securityapi.AuthorizationPolicy_ALLOW, rule)
 		attach(&allow.Spec, c.service)
 		policies = append(policies, allow)
 	}
 
 	// What would happen if productpage lost details? Logged as a would-be denial; details still
 	// answers. Envoy (sidecar or waypoint) honours istio.io/dry-run.
-	dryRun := authorizationPolicy("dry-run-deny-details", BookinfoNamespace, securityapi.AuthorizationPolicy_DENY,
-		from(Principal(BookinfoNamespace, "bookinfo-productpage")))
+	dryRun := authorizationPolicy("dry-run-deny-details", names.BookinfoNamespace, securityapi.AuthorizationPolicy_DENY,
+		from(Principal(names.BookinfoNamespace, "bookinfo-productpage")))
 	dryRun.Annotations = map[string]string{"istio.io/dry-run": "true"}
 	attach(&dryRun.Spec, "details")
 	policies = append(policies, dryRun)
 
 	if cfg.MeshMode == config.Ambient {
-		policies = append(policies, authorizationPolicy("ztunnel-only-waypoint", BookinfoNamespace, securityapi.AuthorizationPolicy_ALLOW,
-			from(Principal(BookinfoNamespace, Waypoint))))
+		policies = append(policies, authorizationPolicy("ztunnel-only-waypoint", names.BookinfoNamespace, securityapi.AuthorizationPolicy_ALLOW,
+			from(Principal(names.BookinfoNamespace, names.Waypoint))))
 	}
 	return policies
 }
@@ -119,12 +116,12 @@ func IngressPolicies(cfg config.Config) []*security.AuthorizationPolicy {
 	// Stage 4's ALLOW lets any valid token in; ALLOW policies add up, so narrowing it takes a
 	// DENY: a request with a principal (the plain-HTTP redirect carries none and still answers)
 	// whose groups claim lacks the reader group.
-	group := authorizationPolicy("require-reader-group", IngressNamespace, securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
+	group := authorizationPolicy("require-reader-group", names.IngressNamespace, securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
 		From: []*securityapi.Rule_From{{Source: &securityapi.Source{RequestPrincipals: []string{"*"}}}},
 		When: []*securityapi.Condition{{Key: "request.auth.claims[groups]", NotValues: []string{config.ReaderGroup}}},
 	})
 	// An explicit DENY wins over every ALLOW: the product API stays private for everyone.
-	api := authorizationPolicy("deny-product-api", IngressNamespace, securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
+	api := authorizationPolicy("deny-product-api", names.IngressNamespace, securityapi.AuthorizationPolicy_DENY, &securityapi.Rule{
 		To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Paths: []string{"/api/*"}}}},
 	})
 	for _, p := range []*security.AuthorizationPolicy{group, api} {
@@ -185,7 +182,9 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 
 // WaypointGateway is the Bookinfo namespace's waypoint: a Gateway of Istio's waypoint class,
 // for the namespace's services, listening for HBONE.
-func WaypointGateway() *gatewayv1.Gateway { return waypointGateway(Waypoint, BookinfoNamespace) }
+func WaypointGateway() *gatewayv1.Gateway {
+	return waypointGateway(names.Waypoint, names.BookinfoNamespace)
+}
 
 // waypointGateway is a waypoint for the services (ServiceEntries included) of namespace ns.
 func waypointGateway(name, ns string) *gatewayv1.Gateway {
@@ -221,12 +220,12 @@ func ReviewsRouting() []k8sobj.Object {
 	return []k8sobj.Object{
 		&networking.DestinationRule{
 			TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
-			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: BookinfoNamespace},
+			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: names.BookinfoNamespace},
 			Spec:       networkingapi.DestinationRule{Host: "reviews", Subsets: []*networkingapi.Subset{subset("v1"), subset("v3")}},
 		},
 		&networking.VirtualService{
 			TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
-			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: BookinfoNamespace},
+			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: names.BookinfoNamespace},
 			Spec: networkingapi.VirtualService{
 				Hosts: []string{"reviews"},
 				Http: []*networkingapi.HTTPRoute{
@@ -248,14 +247,14 @@ func ReviewsRouting() []k8sobj.Object {
 // call graph's identities pass.
 func AuthorizationProbes(cfg config.Config) []Probe {
 	in := cfg.Ingress
-	api := ProductPageURL("https", in.Host, in.HTTPSPort)
+	api := names.ProductPageURL("https", in.Host, in.HTTPSPort)
 	api = api[:len(api)-len("/productpage")] + "/api/v1/products"
 	return []Probe{
 		{Stage: 5, Name: "the product API is denied even to a reader (explicit DENY)", From: probe.Host, URL: api, CACert: true,
 			ClientCert: in.MutualTLS, Persona: ReaderPersona(cfg), Expect: probe.Status(403)},
-		{Stage: 5, Name: "a workload without an allowed identity is denied", From: BookinfoNamespace,
-			URL: "http://productpage." + BookinfoNamespace + ":9080/productpage", Expect: probe.Status(403)},
-		{Stage: 5, Name: "reviews may not call details (not in the call graph)", From: BookinfoNamespace, ServiceAccount: "bookinfo-reviews",
-			URL: "http://details." + BookinfoNamespace + ":9080/details/0", Expect: probe.Status(403)},
+		{Stage: 5, Name: "a workload without an allowed identity is denied", From: names.BookinfoNamespace,
+			URL: "http://productpage." + names.BookinfoNamespace + ":9080/productpage", Expect: probe.Status(403)},
+		{Stage: 5, Name: "reviews may not call details (not in the call graph)", From: names.BookinfoNamespace, ServiceAccount: "bookinfo-reviews",
+			URL: "http://details." + names.BookinfoNamespace + ":9080/details/0", Expect: probe.Status(403)},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	security "istio.io/client-go/pkg/apis/security/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
 func stage5(mode config.MeshMode) config.Config {
@@ -54,7 +55,7 @@ func TestBookinfoIsDenyByDefaultAndAllowsOnlyTheCallGraph(t *testing.T) {
 				assert.Equal(t, "Service", allow.Spec.TargetRefs[0].Kind)
 				assert.Equal(t, "ratings", allow.Spec.TargetRefs[0].Name)
 				assert.Equal(t, "Gateway", deny.Spec.TargetRefs[0].Kind)
-				assert.Equal(t, Waypoint, deny.Spec.TargetRefs[0].Name)
+				assert.Equal(t, names.Waypoint, deny.Spec.TargetRefs[0].Name)
 				assert.Equal(t, "details", dry.Spec.TargetRefs[0].Name, "dry-run on Envoy (the waypoint), never on ztunnel")
 				zt := ps["ztunnel-only-waypoint"]
 				require.NotNil(t, zt)

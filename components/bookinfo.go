@@ -14,11 +14,9 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
-
-// BookinfoNamespace holds the sample application.
-const BookinfoNamespace = "bookinfo"
 
 // bookinfoPort is the port every Bookinfo service listens on.
 const bookinfoPort = 9080
@@ -48,7 +46,7 @@ func MeshLabels(mode config.MeshMode) map[string]string {
 func bookinfoLabels(cfg config.Config) map[string]string {
 	labels := MeshLabels(cfg.MeshMode)
 	if cfg.MeshMode == config.Ambient && cfg.Stage.Includes(5) {
-		labels["istio.io/use-waypoint"] = Waypoint
+		labels["istio.io/use-waypoint"] = names.Waypoint
 		labels["istio.io/ingress-use-waypoint"] = "true"
 	}
 	return labels
@@ -75,7 +73,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(b)}
-	ns, err := namespace(ctx, BookinfoNamespace, bookinfoLabels(cfg), append(under, pulumi.DependsOn(mesh.Ready))...)
+	ns, err := namespace(ctx, names.BookinfoNamespace, bookinfoLabels(cfg), append(under, pulumi.DependsOn(mesh.Ready))...)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +88,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	host := cfg.Ingress.Host
 	gw := &networking.Gateway{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: names.BookinfoNamespace},
 		Spec: networkingapi.Gateway{
 			Selector: ingressSelector,
 			Servers:  GatewayServers(cfg.Ingress, tls != nil),
@@ -107,7 +105,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	}
 	vs := &networking.VirtualService{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: BookinfoNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: names.BookinfoNamespace},
 		Spec: networkingapi.VirtualService{
 			Hosts:    []string{host},
 			Gateways: []string{"bookinfo"},
@@ -119,9 +117,9 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	}
 	b.Gateway = gateway
 	if tls != nil {
-		b.ProductPageURL = pulumi.String(ProductPageURL("https", host, cfg.Ingress.HTTPSPort)).ToStringOutput()
+		b.ProductPageURL = pulumi.String(names.ProductPageURL("https", host, cfg.Ingress.HTTPSPort)).ToStringOutput()
 	} else {
-		b.ProductPageURL = pulumi.String(ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
+		b.ProductPageURL = pulumi.String(names.ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
 	}
 	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"productPageUrl": b.ProductPageURL})
 }
@@ -193,20 +191,12 @@ func tlsMode(in config.Ingress) networkingapi.ServerTLSSettings_TLSmode {
 	return networkingapi.ServerTLSSettings_SIMPLE
 }
 
-// ProductPageURL is the product page on the participant's machine.
-func ProductPageURL(scheme, host string, port int) string {
-	if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) {
-		return fmt.Sprintf("%s://%s/productpage", scheme, host)
-	}
-	return fmt.Sprintf("%s://%s:%d/productpage", scheme, host, port)
-}
-
 // bookinfoService makes one service's account, Service and a Deployment per version, as the
 // upstream sample does (the account is what mesh policies name as the principal).
 func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opts ...pulumi.ResourceOption) error {
 	account := "bookinfo-" + name
 	meta := func(n string, labels map[string]string) *metav1.ObjectMetaArgs {
-		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(BookinfoNamespace), Labels: pulumi.ToStringMap(labels)}
+		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(names.BookinfoNamespace), Labels: pulumi.ToStringMap(labels)}
 	}
 	if _, err := corev1.NewServiceAccount(ctx, "bookinfo-"+account, &corev1.ServiceAccountArgs{
 		Metadata: meta(account, map[string]string{"account": name}),

@@ -13,18 +13,12 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Names of the stage 6 objects.
 const (
-	// EgressNamespace holds the egress gateway and the registry of external hosts.
-	EgressNamespace = "istio-egress"
-	// EgressGatewayName is the egress gateway: the gateway chart's release in sidecar mode, a
-	// waypoint (Gateway of class istio-waypoint) in ambient mode.
-	EgressGatewayName = "egress-gateway"
-	// EgressClientNamespace is in the mesh; its curl client shows which hosts it may reach.
-	EgressClientNamespace = "egress-demo"
 	// externalPort is the one port registered for each external host: HTTPS, routed by SNI.
 	externalPort = 443
 )
@@ -56,20 +50,20 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(e)}
-	egressNS, err := namespace(ctx, EgressNamespace, nil, under...)
+	egressNS, err := namespace(ctx, names.EgressNamespace, nil, under...)
 	if err != nil {
 		return nil, err
 	}
 	after := append([]pulumi.Resource{egressNS}, mesh.Istio...)
 	if cfg.MeshMode == config.Ambient {
-		waypoint, err := k8sobj.CustomResource(ctx, waypointGateway(EgressGatewayName, EgressNamespace),
+		waypoint, err := k8sobj.CustomResource(ctx, waypointGateway(names.EgressGatewayName, names.EgressNamespace),
 			append(under, pulumi.DependsOn([]pulumi.Resource{authz.GatewayAPI, egressNS}))...)
 		if err != nil {
 			return nil, err
 		}
 		after = append(after, waypoint)
 	} else {
-		gw, err := istioChart(ctx, cfg, EgressGatewayName, charts.IstioGateway, EgressNamespace, pulumi.Map{
+		gw, err := istioChart(ctx, cfg, names.EgressGatewayName, charts.IstioGateway, names.EgressNamespace, pulumi.Map{
 			"global":      istioImage(cfg),
 			"labels":      pulumi.Map{"istio": pulumi.String(egressSelector["istio"])},
 			"autoscaling": pulumi.Map{"enabled": pulumi.Bool(false)},
@@ -88,11 +82,11 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 	}
 
 	// The client that shows it: in the mesh, allowed out to the registered hosts only.
-	clientNS, err := namespace(ctx, EgressClientNamespace, MeshLabels(cfg.MeshMode), append(under, pulumi.DependsOn(mesh.Ready))...)
+	clientNS, err := namespace(ctx, names.EgressClientNamespace, MeshLabels(cfg.MeshMode), append(under, pulumi.DependsOn(mesh.Ready))...)
 	if err != nil {
 		return nil, err
 	}
-	if err := curlClient(ctx, EgressClientNamespace, append(under, pulumi.DependsOn([]pulumi.Resource{clientNS}))...); err != nil {
+	if err := curlClient(ctx, names.EgressClientNamespace, append(under, pulumi.DependsOn([]pulumi.Resource{clientNS}))...); err != nil {
 		return nil, err
 	}
 	for _, p := range EgressNetworkPolicies(cfg) {
@@ -112,9 +106,9 @@ func EgressObjects(cfg config.Config) []k8sobj.Object {
 	if cfg.MeshMode == config.Ambient {
 		// Only the workshop's namespaces may leave through the gateway; the policy runs on the
 		// waypoint, which sees the caller's mesh identity.
-		allow := authorizationPolicy("allow-workshop-namespaces", EgressNamespace, securityapi.AuthorizationPolicy_ALLOW,
+		allow := authorizationPolicy("allow-workshop-namespaces", names.EgressNamespace, securityapi.AuthorizationPolicy_ALLOW,
 			&securityapi.Rule{From: []*securityapi.Rule_From{{Source: &securityapi.Source{Namespaces: workloadNamespaces(cfg)}}}})
-		allow.Spec.TargetRefs = []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: EgressGatewayName}}
+		allow.Spec.TargetRefs = []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: names.EgressGatewayName}}
 		return append(objs, allow)
 	}
 	objs = append(objs, registryOnly(), egressGateway(cfg), egressGatewayDestination())
@@ -129,14 +123,14 @@ func EgressObjects(cfg config.Config) []k8sobj.Object {
 func serviceEntry(cfg config.Config, host string) *networking.ServiceEntry {
 	se := &networking.ServiceEntry{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "ServiceEntry"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: hostName(host), Namespace: EgressNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: hostName(host), Namespace: names.EgressNamespace},
 	}
 	se.Spec.Hosts = []string{host}
 	se.Spec.Ports = []*networkingapi.ServicePort{{Number: externalPort, Name: "tls", Protocol: "TLS"}}
 	se.Spec.Location = networkingapi.ServiceEntry_MESH_EXTERNAL
 	se.Spec.Resolution = networkingapi.ServiceEntry_DNS
 	if cfg.MeshMode == config.Ambient {
-		se.Labels = map[string]string{"istio.io/use-waypoint": EgressGatewayName}
+		se.Labels = map[string]string{"istio.io/use-waypoint": names.EgressGatewayName}
 	}
 	return se
 }
@@ -148,7 +142,7 @@ func serviceEntry(cfg config.Config, host string) *networking.ServiceEntry {
 func registryOnly() *networking.Sidecar {
 	sc := &networking.Sidecar{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Sidecar"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: "default", Namespace: IstioNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "default", Namespace: names.IstioNamespace},
 	}
 	sc.Spec.Egress = []*networkingapi.IstioEgressListener{{Hosts: []string{"*/*"}}}
 	sc.Spec.OutboundTrafficPolicy = &networkingapi.OutboundTrafficPolicy{Mode: networkingapi.OutboundTrafficPolicy_REGISTRY_ONLY}
@@ -160,7 +154,7 @@ func registryOnly() *networking.Sidecar {
 func egressGateway(cfg config.Config) *networking.Gateway {
 	gw := &networking.Gateway{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "Gateway"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: EgressGatewayName, Namespace: EgressNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: names.EgressGatewayName, Namespace: names.EgressNamespace},
 	}
 	gw.Spec.Selector = egressSelector
 	gw.Spec.Servers = []*networkingapi.Server{{
@@ -172,13 +166,13 @@ func egressGateway(cfg config.Config) *networking.Gateway {
 }
 
 // egressGatewayService is the egress gateway's Service, as the mesh names it.
-const egressGatewayService = EgressGatewayName + "." + EgressNamespace + ".svc.cluster.local"
+const egressGatewayService = names.EgressGatewayName + "." + names.EgressNamespace + ".svc.cluster.local"
 
 // egressGatewayDestination names the subset the mesh's routes send external traffic to.
 func egressGatewayDestination() *networking.DestinationRule {
 	dr := &networking.DestinationRule{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: EgressGatewayName, Namespace: EgressNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: names.EgressGatewayName, Namespace: names.EgressNamespace},
 	}
 	dr.Spec.Host = egressGatewayService
 	dr.Spec.Subsets = []*networkingapi.Subset{{Name: "external"}}
@@ -190,7 +184,7 @@ func egressGatewayDestination() *networking.DestinationRule {
 func egressRoute(host string) *networking.VirtualService {
 	vs := &networking.VirtualService{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: hostName(host), Namespace: EgressNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: hostName(host), Namespace: names.EgressNamespace},
 	}
 	route := func(gateway, to, subset string) *networkingapi.TLSRoute {
 		return &networkingapi.TLSRoute{
@@ -200,10 +194,10 @@ func egressRoute(host string) *networking.VirtualService {
 		}
 	}
 	vs.Spec.Hosts = []string{host}
-	vs.Spec.Gateways = []string{"mesh", EgressGatewayName}
+	vs.Spec.Gateways = []string{"mesh", names.EgressGatewayName}
 	vs.Spec.Tls = []*networkingapi.TLSRoute{
 		route("mesh", egressGatewayService, "external"),
-		route(EgressGatewayName, host, ""),
+		route(names.EgressGatewayName, host, ""),
 	}
 	return vs
 }
@@ -232,9 +226,9 @@ func hostName(host string) string { return strings.ReplaceAll(host, ".", "-") }
 
 // workloadNamespaces are the mesh namespaces whose workloads the workshop runs.
 func workloadNamespaces(cfg config.Config) []string {
-	ns := []string{BookinfoNamespace}
+	ns := []string{names.BookinfoNamespace}
 	if cfg.Stage.Includes(6) {
-		ns = append(ns, EgressClientNamespace)
+		ns = append(ns, names.EgressClientNamespace)
 	}
 	return ns
 }
@@ -248,9 +242,9 @@ func EgressProbes(cfg config.Config) []Probe {
 		refused = probe.Drop()
 	}
 	return []Probe{
-		{Stage: 6, Name: "a registered external host answers through the egress gateway", From: EgressClientNamespace,
+		{Stage: 6, Name: "a registered external host answers through the egress gateway", From: names.EgressClientNamespace,
 			URL: "https://" + cfg.Egress.Hosts[0] + "/", Expect: probe.AnyAnswer()},
-		{Stage: 6, Name: "an unregistered external host is refused", From: EgressClientNamespace,
+		{Stage: 6, Name: "an unregistered external host is refused", From: names.EgressClientNamespace,
 			URL: "https://" + cfg.Egress.RefusedHost() + "/", Expect: refused},
 	}
 }

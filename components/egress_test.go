@@ -11,6 +11,7 @@ import (
 	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
@@ -55,7 +56,7 @@ func TestEgressSidecarRoutesRegisteredHostsThroughTheGateway(t *testing.T) {
 		}
 	}
 	require.NotNil(t, sidecar, "REGISTRY_ONLY mesh-wide")
-	assert.Equal(t, IstioNamespace, sidecar.Namespace, "the root namespace: a mesh-wide default")
+	assert.Equal(t, names.IstioNamespace, sidecar.Namespace, "the root namespace: a mesh-wide default")
 	assert.Nil(t, sidecar.Spec.WorkloadSelector)
 	assert.Equal(t, networkingapi.OutboundTrafficPolicy_REGISTRY_ONLY, sidecar.Spec.OutboundTrafficPolicy.Mode)
 
@@ -72,13 +73,13 @@ func TestEgressSidecarRoutesRegisteredHostsThroughTheGateway(t *testing.T) {
 
 		vs := routes[i]
 		assert.Equal(t, []string{host}, vs.Spec.Hosts)
-		assert.Equal(t, []string{"mesh", EgressGatewayName}, vs.Spec.Gateways)
+		assert.Equal(t, []string{"mesh", names.EgressGatewayName}, vs.Spec.Gateways)
 		require.Len(t, vs.Spec.Tls, 2)
 		toGateway, toHost := vs.Spec.Tls[0], vs.Spec.Tls[1]
 		assert.Equal(t, []string{"mesh"}, toGateway.Match[0].Gateways)
 		assert.Equal(t, []string{host}, toGateway.Match[0].SniHosts)
 		assert.Equal(t, "egress-gateway.istio-egress.svc.cluster.local", toGateway.Route[0].Destination.Host, "sidecars send it to the egress gateway")
-		assert.Equal(t, []string{EgressGatewayName}, toHost.Match[0].Gateways)
+		assert.Equal(t, []string{names.EgressGatewayName}, toHost.Match[0].Gateways)
 		assert.Equal(t, host, toHost.Route[0].Destination.Host, "the egress gateway sends it on to the host")
 	}
 	require.NotNil(t, gateway)
@@ -97,8 +98,8 @@ func TestEgressAmbientUsesAWaypointAndClosesTheBypass(t *testing.T) {
 		switch o := o.(type) {
 		case *networking.ServiceEntry:
 			entries++
-			assert.Equal(t, EgressGatewayName, o.Labels["istio.io/use-waypoint"], "ztunnel sends the host's connections to the egress waypoint")
-			assert.Equal(t, EgressNamespace, o.Namespace, "beside the waypoint")
+			assert.Equal(t, names.EgressGatewayName, o.Labels["istio.io/use-waypoint"], "ztunnel sends the host's connections to the egress waypoint")
+			assert.Equal(t, names.EgressNamespace, o.Namespace, "beside the waypoint")
 		case *security.AuthorizationPolicy:
 			policy = o
 		case *networking.Sidecar, *networking.VirtualService, *networking.Gateway:
@@ -108,21 +109,21 @@ func TestEgressAmbientUsesAWaypointAndClosesTheBypass(t *testing.T) {
 	assert.Equal(t, 1, entries)
 	require.NotNil(t, policy)
 	assert.Equal(t, "Gateway", policy.Spec.TargetRefs[0].Kind)
-	assert.Equal(t, EgressGatewayName, policy.Spec.TargetRefs[0].Name)
-	assert.Equal(t, []string{BookinfoNamespace, EgressClientNamespace}, policy.Spec.Rules[0].From[0].Source.Namespaces)
-	wp := waypointGateway(EgressGatewayName, EgressNamespace)
+	assert.Equal(t, names.EgressGatewayName, policy.Spec.TargetRefs[0].Name)
+	assert.Equal(t, []string{names.BookinfoNamespace, names.EgressClientNamespace}, policy.Spec.Rules[0].From[0].Source.Namespaces)
+	wp := waypointGateway(names.EgressGatewayName, names.EgressNamespace)
 	assert.Equal(t, "istio-waypoint", string(wp.Spec.GatewayClassName))
 	assert.Equal(t, "service", wp.Labels["istio.io/waypoint-for"], "ServiceEntries are services")
 
 	policies := byKind(EgressNetworkPolicies(cfg), func(p *netv1.NetworkPolicy) string { return p.Namespace + "/" + p.Name })
 	require.Len(t, policies, 2, "one per workload namespace")
-	demo := policies[EgressClientNamespace+"/"+EgressPolicyName]
+	demo := policies[names.EgressClientNamespace+"/"+EgressPolicyName]
 	require.NotNil(t, demo)
 	assert.Equal(t, []netv1.PolicyType{netv1.PolicyTypeEgress}, demo.Spec.PolicyTypes)
 	assert.Equal(t, []string{"kube-dns:UDP/53,TCP/53", "istiod:TCP/15012", "egress-gateway:TCP/15008"}, egressSummary(demo),
 		"DNS, istiod, and HBONE to the egress waypoint: nothing leaves the cluster any other way")
 	assert.Equal(t, []string{"kube-dns:UDP/53,TCP/53", "istiod:TCP/15012", "own namespace:TCP/15008"},
-		egressSummary(policies[BookinfoNamespace+"/"+EgressPolicyName]))
+		egressSummary(policies[names.BookinfoNamespace+"/"+EgressPolicyName]))
 }
 
 func TestEgressProbes(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
@@ -117,7 +118,7 @@ func NewEndUserAuth(ctx *pulumi.Context, name string, cfg config.Config, mesh *M
 func IngressRequestAuthentication(cfg config.Config) *security.RequestAuthentication {
 	return &security.RequestAuthentication{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "RequestAuthentication"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: "workshop-jwt", Namespace: IngressNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "workshop-jwt", Namespace: names.IngressNamespace},
 		Spec: securityapi.RequestAuthentication{
 			Selector: &typeapi.WorkloadSelector{MatchLabels: ingressSelector},
 			JwtRules: []*securityapi.JWTRule{{
@@ -141,7 +142,7 @@ func IngressRequireJWT(cfg config.Config) *security.AuthorizationPolicy {
 			To: []*securityapi.Rule_To{{Operation: &securityapi.Operation{Ports: []string{"80"}}}},
 		})
 	}
-	p := authorizationPolicy(RequireJWT, IngressNamespace, securityapi.AuthorizationPolicy_ALLOW, rules...)
+	p := authorizationPolicy(RequireJWT, names.IngressNamespace, securityapi.AuthorizationPolicy_ALLOW, rules...)
 	p.Spec.Selector = &typeapi.WorkloadSelector{MatchLabels: ingressSelector}
 	return p
 }
@@ -150,7 +151,7 @@ func IngressRequireJWT(cfg config.Config) *security.AuthorizationPolicy {
 // only with the reader group).
 func EndUserAuthProbes(cfg config.Config) []Probe {
 	in := cfg.Ingress
-	url := ProductPageURL("https", in.Host, in.HTTPSPort)
+	url := names.ProductPageURL("https", in.Host, in.HTTPSPort)
 	check := func(name, persona string, status int) Probe {
 		return Probe{Stage: 4, Name: name, From: probe.Host, URL: url, CACert: true, ClientCert: in.MutualTLS, Persona: persona, Expect: probe.Status(status)}
 	}

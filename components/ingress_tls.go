@@ -10,6 +10,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
 // Names of the stage 2 objects.
@@ -83,7 +84,7 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 	}
 	t.Certificate, err = k8sobj.CustomResource(ctx, &cmapi.Certificate{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "cert-manager.io/v1", Kind: "Certificate"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo-ingress", Namespace: IngressNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo-ingress", Namespace: names.IngressNamespace},
 		Spec: cmapi.CertificateSpec{
 			SecretName: IngressCredential,
 			CommonName: cfg.Ingress.Host,

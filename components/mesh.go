@@ -9,16 +9,8 @@ import (
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
-)
-
-// Namespaces the mesh installs into.
-const (
-	IstioNamespace   = "istio-system"
-	IngressNamespace = "istio-ingress"
-	// IngressName is the ingress gateway's release name; Istio Gateways select it by the label
-	// istio=ingressgateway.
-	IngressName = "istio-ingressgateway"
 )
 
 // Mesh is Istio from its official Helm charts: base (the CRDs) first; then istiod and, in
@@ -59,7 +51,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	k8s := pulumi.Provider(cluster.Provider)
 	under := []pulumi.ResourceOption{pulumi.Parent(m), k8s}
 
-	systemNS, err := namespace(ctx, IstioNamespace, nil, append(under, pulumi.DependsOn([]pulumi.Resource{guard}))...)
+	systemNS, err := namespace(ctx, names.IstioNamespace, nil, append(under, pulumi.DependsOn([]pulumi.Resource{guard}))...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +68,13 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		return istioChart(ctx, cfg, release, c, ns, values, append(under, pulumi.DependsOn(after))...)
 	}
 
-	m.Base, err = chart("istio-base", charts.IstioBase, IstioNamespace, pulumi.Map{
+	m.Base, err = chart("istio-base", charts.IstioBase, names.IstioNamespace, pulumi.Map{
 		"global": image, "base": webhook,
 	}, systemNS)
 	if err != nil {
 		return nil, err
 	}
-	istiod, err := chart("istiod", charts.Istiod, IstioNamespace, pulumi.Map{
+	istiod, err := chart("istiod", charts.Istiod, names.IstioNamespace, pulumi.Map{
 		"profile": profile, "global": image, "base": webhook,
 		// One replica is plenty for a workshop; an HPA would need a metrics server.
 		"pilot": pulumi.Map{"autoscaleEnabled": pulumi.Bool(false)},
@@ -93,11 +85,11 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	m.Istio = []pulumi.Resource{m.Base, istiod}
 	m.Ready = []pulumi.Resource{istiod}
 	if cfg.MeshMode == config.Ambient {
-		cni, err := chart("istio-cni", charts.IstioCNI, IstioNamespace, pulumi.Map{"profile": profile, "global": image}, m.Base)
+		cni, err := chart("istio-cni", charts.IstioCNI, names.IstioNamespace, pulumi.Map{"profile": profile, "global": image}, m.Base)
 		if err != nil {
 			return nil, err
 		}
-		ztunnel, err := chart("ztunnel", charts.Ztunnel, IstioNamespace, pulumi.Map{
+		ztunnel, err := chart("ztunnel", charts.Ztunnel, names.IstioNamespace, pulumi.Map{
 			"profile": profile, "hub": image["hub"], "tag": image["tag"], "variant": image["variant"],
 		}, m.Base)
 		if err != nil {
@@ -106,11 +98,11 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		m.Ready = append(m.Ready, cni, ztunnel)
 	}
 
-	m.IngressNamespace, err = namespace(ctx, IngressNamespace, nil, under...)
+	m.IngressNamespace, err = namespace(ctx, names.IngressNamespace, nil, under...)
 	if err != nil {
 		return nil, err
 	}
-	m.Ingress, err = chart(IngressName, charts.IstioGateway, IngressNamespace, pulumi.Map{
+	m.Ingress, err = chart(names.IngressName, charts.IstioGateway, names.IngressNamespace, pulumi.Map{
 		"global":      image,
 		"labels":      pulumi.Map{"istio": pulumi.String("ingressgateway")},
 		"autoscaling": pulumi.Map{"enabled": pulumi.Bool(false)},

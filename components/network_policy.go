@@ -9,6 +9,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
@@ -102,18 +103,18 @@ func meshPorts(cfg config.Config) []netv1.NetworkPolicyPort {
 func egressAllows(cfg config.Config, ns string) []netv1.NetworkPolicyEgressRule {
 	rules := []netv1.NetworkPolicyEgressRule{
 		{To: []netv1.NetworkPolicyPeer{peer("kube-system", map[string]string{"k8s-app": "kube-dns"})}, Ports: append(udp(53), tcp(53)...)},
-		{To: []netv1.NetworkPolicyPeer{peer(IstioNamespace, map[string]string{"app": "istiod"})}, Ports: tcp(xdsPort)},
+		{To: []netv1.NetworkPolicyPeer{peer(names.IstioNamespace, map[string]string{"app": "istiod"})}, Ports: tcp(xdsPort)},
 	}
 	switch ns {
-	case BookinfoNamespace:
+	case names.BookinfoNamespace:
 		rules = append(rules, netv1.NetworkPolicyEgressRule{To: []netv1.NetworkPolicyPeer{{PodSelector: &k8smeta.LabelSelector{}}}, Ports: meshPorts(cfg)})
-	case EgressClientNamespace:
+	case names.EgressClientNamespace:
 		gateway := netv1.NetworkPolicyEgressRule{
-			To:    []netv1.NetworkPolicyPeer{peer(EgressNamespace, egressSelector)},
+			To:    []netv1.NetworkPolicyPeer{peer(names.EgressNamespace, egressSelector)},
 			Ports: tcp(externalPort),
 		}
 		if cfg.MeshMode == config.Ambient {
-			gateway.To = []netv1.NetworkPolicyPeer{peer(EgressNamespace, map[string]string{"gateway.networking.k8s.io/gateway-name": EgressGatewayName})}
+			gateway.To = []netv1.NetworkPolicyPeer{peer(names.EgressNamespace, map[string]string{"gateway.networking.k8s.io/gateway-name": names.EgressGatewayName})}
 			gateway.Ports = tcp(hbonePort)
 		}
 		rules = append(rules, gateway)
@@ -125,9 +126,9 @@ func egressAllows(cfg config.Config, ns string) []netv1.NetworkPolicyEgressRule 
 // gateway; in ambient mode, kubelet probes from the address istio-cni gives them.
 func ingressAllows(cfg config.Config, ns string) []netv1.NetworkPolicyIngressRule {
 	var rules []netv1.NetworkPolicyIngressRule
-	if ns == BookinfoNamespace {
+	if ns == names.BookinfoNamespace {
 		rules = append(rules, netv1.NetworkPolicyIngressRule{
-			From:  []netv1.NetworkPolicyPeer{{PodSelector: &k8smeta.LabelSelector{}}, peer(IngressNamespace, ingressSelector)},
+			From:  []netv1.NetworkPolicyPeer{{PodSelector: &k8smeta.LabelSelector{}}, peer(names.IngressNamespace, ingressSelector)},
 			Ports: meshPorts(cfg),
 		})
 	}
@@ -167,6 +168,6 @@ func policyPorts(proto corev1.Protocol, ports []int) []netv1.NetworkPolicyPort {
 
 // NetworkPolicyProbes: a mesh workload outside the allowed set is refused below Istio.
 func NetworkPolicyProbes(cfg config.Config) []Probe {
-	return []Probe{{Stage: 7, Name: "the egress client may not open Bookinfo (NetworkPolicy)", From: EgressClientNamespace,
-		URL: "http://productpage." + BookinfoNamespace + ":9080/productpage", Expect: probe.Drop()}}
+	return []Probe{{Stage: 7, Name: "the egress client may not open Bookinfo (NetworkPolicy)", From: names.EgressClientNamespace,
+		URL: "http://productpage." + names.BookinfoNamespace + ":9080/productpage", Expect: probe.Drop()}}
 }

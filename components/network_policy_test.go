@@ -11,6 +11,7 @@ import (
 	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
 // peerSummary names a peer by what it selects.
@@ -75,7 +76,7 @@ func TestStage7DeniesByDefaultAndAdmitsWhatTheMeshNeeds(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(string(tc.mode), func(t *testing.T) {
 			policies := byKind(StageNetworkPolicies(stageConfig(t, "7", tc.mode)), func(p *netv1.NetworkPolicy) string { return p.Namespace + "/" + p.Name })
-			for _, ns := range []string{BookinfoNamespace, EgressClientNamespace} {
+			for _, ns := range []string{names.BookinfoNamespace, names.EgressClientNamespace} {
 				deny := policies[ns+"/default-deny"]
 				require.NotNil(t, deny, ns)
 				assert.Empty(t, deny.Spec.PodSelector.MatchLabels, "every pod of %s", ns)
@@ -85,17 +86,17 @@ func TestStage7DeniesByDefaultAndAdmitsWhatTheMeshNeeds(t *testing.T) {
 				_, hasEgress := policies[ns+"/"+EgressPolicyName]
 				assert.Equal(t, tc.withEgress, hasEgress, ns)
 			}
-			assert.Equal(t, tc.bookinfoIngress, ingressSummary(policies[BookinfoNamespace+"/ingress-from-the-mesh"]))
+			assert.Equal(t, tc.bookinfoIngress, ingressSummary(policies[names.BookinfoNamespace+"/ingress-from-the-mesh"]))
 			if tc.demoIngress == nil {
-				assert.NotContains(t, policies, EgressClientNamespace+"/ingress-from-the-mesh", "nothing calls the egress client")
+				assert.NotContains(t, policies, names.EgressClientNamespace+"/ingress-from-the-mesh", "nothing calls the egress client")
 			} else {
-				assert.Equal(t, tc.demoIngress, ingressSummary(policies[EgressClientNamespace+"/ingress-from-the-mesh"]))
+				assert.Equal(t, tc.demoIngress, ingressSummary(policies[names.EgressClientNamespace+"/ingress-from-the-mesh"]))
 			}
 			if tc.withEgress {
 				assert.Equal(t, []string{"kube-dns:UDP/53,TCP/53", "istiod:TCP/15012", "egressgateway:TCP/443"},
-					egressSummary(policies[EgressClientNamespace+"/"+EgressPolicyName]), "to the egress gateway's pods, not past them")
+					egressSummary(policies[names.EgressClientNamespace+"/"+EgressPolicyName]), "to the egress gateway's pods, not past them")
 				assert.Equal(t, []string{"kube-dns:UDP/53,TCP/53", "istiod:TCP/15012", "own namespace:TCP/9080"},
-					egressSummary(policies[BookinfoNamespace+"/"+EgressPolicyName]))
+					egressSummary(policies[names.BookinfoNamespace+"/"+EgressPolicyName]))
 			}
 			for k, p := range policies {
 				for _, r := range p.Spec.Ingress {

@@ -2,6 +2,7 @@ package components
 
 import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
@@ -36,18 +37,18 @@ func ProbesFor(cfg config.Config) []Probe {
 func BookinfoProbes(cfg config.Config) []Probe {
 	in := cfg.Ingress
 	if !cfg.Stage.Includes(2) {
-		return []Probe{{Stage: 1, Name: "product page over HTTP", From: probe.Host, URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: probe.Status(200)}}
+		return []Probe{{Stage: 1, Name: "product page over HTTP", From: probe.Host, URL: names.ProductPageURL("http", in.Host, in.HTTPPort), Expect: probe.Status(200)}}
 	}
-	https := ProductPageURL("https", in.Host, in.HTTPSPort)
+	https := names.ProductPageURL("https", in.Host, in.HTTPSPort)
 	probes := []Probe{{Stage: 2, Name: "product page over HTTPS", From: probe.Host, URL: https, CACert: true, ClientCert: in.MutualTLS,
 		Persona: ReaderPersona(cfg), Expect: probe.Status(200)}}
 	if in.MutualTLS {
 		probes = append(probes, Probe{Stage: 2, Name: "HTTPS without a client certificate is refused", From: probe.Host, URL: https, CACert: true, Expect: probe.Refusal()})
 	}
 	if in.PlainHTTP == config.Redirect {
-		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is redirected", From: probe.Host, URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: probe.Status(301)})
+		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is redirected", From: probe.Host, URL: names.ProductPageURL("http", in.Host, in.HTTPPort), Expect: probe.Status(301)})
 	} else {
-		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is closed", From: probe.Host, URL: ProductPageURL("http", in.Host, in.HTTPPort), Expect: probe.Refusal()})
+		probes = append(probes, Probe{Stage: 2, Name: "plain HTTP is closed", From: probe.Host, URL: names.ProductPageURL("http", in.Host, in.HTTPPort), Expect: probe.Refusal()})
 	}
 	return probes
 }

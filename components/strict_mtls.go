@@ -11,12 +11,10 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
-
-// OutsideNamespace is outside the mesh: its plain client shows plaintext being refused.
-const OutsideNamespace = "outside-mesh"
 
 // StrictMTLS is stage 3: a mesh-wide PeerAuthentication in the root namespace that accepts only
 // mutual TLS, and a namespace outside the mesh with a plain curl client to prove it.
@@ -34,7 +32,7 @@ func NewStrictMTLS(ctx *pulumi.Context, name string, cfg config.Config, mesh *Me
 	// In the root namespace with no selector, the policy applies to every workload of the mesh.
 	if _, err := k8sobj.CustomResource(ctx, &security.PeerAuthentication{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
-		ObjectMeta: k8smeta.ObjectMeta{Name: "default", Namespace: IstioNamespace},
+		ObjectMeta: k8smeta.ObjectMeta{Name: "default", Namespace: names.IstioNamespace},
 		Spec: securityapi.PeerAuthentication{
 			Mtls: &securityapi.PeerAuthentication_MutualTLS{Mode: securityapi.PeerAuthentication_MutualTLS_STRICT},
 		},
@@ -44,11 +42,11 @@ func NewStrictMTLS(ctx *pulumi.Context, name string, cfg config.Config, mesh *Me
 
 	// Explicitly out of the mesh in either mode.
 	outside := map[string]string{"istio.io/dataplane-mode": "none", "istio-injection": "disabled"}
-	ns, err := namespace(ctx, OutsideNamespace, outside, under...)
+	ns, err := namespace(ctx, names.OutsideNamespace, outside, under...)
 	if err != nil {
 		return nil, err
 	}
-	if err := curlClient(ctx, OutsideNamespace, append(under, pulumi.DependsOn([]pulumi.Resource{ns}))...); err != nil {
+	if err := curlClient(ctx, names.OutsideNamespace, append(under, pulumi.DependsOn([]pulumi.Resource{ns}))...); err != nil {
 		return nil, err
 	}
 	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{})
@@ -90,13 +88,13 @@ func curlClient(ctx *pulumi.Context, ns string, opts ...pulumi.ResourceOption) e
 // 5 only allowed identities pass, so the in-mesh probe calls as productpage, which may call
 // details.
 func StrictMTLSProbes(cfg config.Config) []Probe {
-	url := "http://productpage." + BookinfoNamespace + ":9080/productpage"
-	inMesh := Probe{Stage: 3, Name: "mutual TLS inside the mesh passes", From: BookinfoNamespace, URL: url, Expect: probe.Status(200)}
+	url := "http://productpage." + names.BookinfoNamespace + ":9080/productpage"
+	inMesh := Probe{Stage: 3, Name: "mutual TLS inside the mesh passes", From: names.BookinfoNamespace, URL: url, Expect: probe.Status(200)}
 	if cfg.Stage.Includes(5) {
-		inMesh.ServiceAccount, inMesh.URL = "bookinfo-productpage", "http://details."+BookinfoNamespace+":9080/details/0"
+		inMesh.ServiceAccount, inMesh.URL = "bookinfo-productpage", "http://details."+names.BookinfoNamespace+":9080/details/0"
 	}
 	return []Probe{
-		{Stage: 3, Name: "plaintext from outside the mesh is refused", From: OutsideNamespace, URL: url, Expect: probe.Refusal()},
+		{Stage: 3, Name: "plaintext from outside the mesh is refused", From: names.OutsideNamespace, URL: url, Expect: probe.Refusal()},
 		inMesh,
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
 // Guide is what a presenter says about a stage: the best practices it follows and why, and how
@@ -29,8 +29,8 @@ func cmd(why string, mode config.MeshMode, readOnly bool, run ...string) Command
 }
 
 var (
-	bookinfo, ingress, egress = components.BookinfoNamespace, components.IngressNamespace, components.EgressNamespace
-	ingressDeploy             = "deploy/" + components.IngressName
+	bookinfo, ingress, egress = names.BookinfoNamespace, names.IngressNamespace, names.EgressNamespace
+	ingressDeploy             = "deploy/" + names.IngressName
 )
 
 // Guides has one entry per stage.
@@ -52,7 +52,7 @@ var Guides = map[config.Stage]Guide{
 			"Enrol whole namespaces with a label (istio.io/dataplane-mode=ambient or istio-injection=enabled), not pod by pod.",
 		},
 		Commands: []Command{
-			cmd("control plane and gateway pods are running", "", true, "kubectl", "get", "pods", "-n", components.IstioNamespace),
+			cmd("control plane and gateway pods are running", "", true, "kubectl", "get", "pods", "-n", names.IstioNamespace),
 			cmd("the namespace is enrolled", "", true, "kubectl", "get", "namespace", bookinfo, "--show-labels"),
 			cmd("Istio's analyzers find no error", "", true, "istioctl", "analyze", "-n", bookinfo),
 			cmd("ztunnel captures Bookinfo's workloads (protocol HBONE)", config.Ambient, true, "istioctl", "ztunnel-config", "workloads", "--workload-namespace", bookinfo),
@@ -79,7 +79,7 @@ var Guides = map[config.Stage]Guide{
 		},
 		Commands: []Command{
 			cmd("one mesh-wide STRICT policy, no exceptions", "", true, "kubectl", "get", "peerauthentications.security.istio.io", "-A"),
-			cmd("plaintext from outside the mesh is refused", "", false, "kubectl", "exec", "-n", components.OutsideNamespace, "deploy/curl-client", "--", "curl", "-sS", "--max-time", "5", "http://productpage."+bookinfo+":9080/productpage"),
+			cmd("plaintext from outside the mesh is refused", "", false, "kubectl", "exec", "-n", names.OutsideNamespace, "deploy/curl-client", "--", "curl", "-sS", "--max-time", "5", "http://productpage."+bookinfo+":9080/productpage"),
 			cmd("workloads speak HBONE (mTLS) through ztunnel", config.Ambient, true, "istioctl", "ztunnel-config", "workloads", "--workload-namespace", bookinfo),
 			cmd("productpage's inbound listener requires mTLS", config.Sidecar, true, "istioctl", "proxy-config", "listeners", "deploy/productpage-v1", "-n", bookinfo, "--port", "15006"),
 		},
@@ -106,7 +106,7 @@ var Guides = map[config.Stage]Guide{
 		Commands: []Command{
 			cmd("every policy, per namespace", "", true, "kubectl", "get", "authorizationpolicies.security.istio.io", "-A"),
 			cmd("the waypoint is programmed and used", config.Ambient, true, "istioctl", "waypoint", "status", "-n", bookinfo),
-			cmd("the waypoint's RBAC decisions (and dry-run shadow denials)", config.Ambient, false, "kubectl", "logs", "-n", bookinfo, "deploy/"+components.Waypoint, "--tail", "50"),
+			cmd("the waypoint's RBAC decisions (and dry-run shadow denials)", config.Ambient, false, "kubectl", "logs", "-n", bookinfo, "deploy/"+names.Waypoint, "--tail", "50"),
 			cmd("which policies apply to productpage, and why", config.Sidecar, true, "istioctl", "x", "authz", "check", "deploy/productpage-v1", "-n", bookinfo),
 		},
 	},
@@ -118,10 +118,10 @@ var Guides = map[config.Stage]Guide{
 		},
 		Commands: []Command{
 			cmd("the registered hosts", "", true, "kubectl", "get", "serviceentries.networking.istio.io", "-n", egress),
-			cmd("a registered host answers", "", false, "kubectl", "exec", "-n", components.EgressClientNamespace, "deploy/curl-client", "--", "curl", "-sSI", "--max-time", "10", "https://httpbin.org/"),
-			cmd("the egress gateway saw it", "", false, "kubectl", "logs", "-n", egress, "deploy/"+components.EgressGatewayName, "--tail", "20"),
+			cmd("a registered host answers", "", false, "kubectl", "exec", "-n", names.EgressClientNamespace, "deploy/curl-client", "--", "curl", "-sSI", "--max-time", "10", "https://httpbin.org/"),
+			cmd("the egress gateway saw it", "", false, "kubectl", "logs", "-n", egress, "deploy/"+names.EgressGatewayName, "--tail", "20"),
 			cmd("ztunnel sends the host to the egress waypoint", config.Ambient, true, "istioctl", "ztunnel-config", "services"),
-			cmd("the client's sidecar knows only registered hosts", config.Sidecar, true, "istioctl", "proxy-config", "clusters", "deploy/curl-client", "-n", components.EgressClientNamespace),
+			cmd("the client's sidecar knows only registered hosts", config.Sidecar, true, "istioctl", "proxy-config", "clusters", "deploy/curl-client", "-n", names.EgressClientNamespace),
 		},
 	},
 	7: {
@@ -132,7 +132,7 @@ var Guides = map[config.Stage]Guide{
 		},
 		Commands: []Command{
 			cmd("the policies of each workload namespace", "", true, "kubectl", "get", "networkpolicies", "-A"),
-			cmd("a pod outside the allowed set is refused", "", false, "kubectl", "exec", "-n", components.EgressClientNamespace, "deploy/curl-client", "--", "curl", "-sS", "--max-time", "5", "http://productpage."+bookinfo+":9080/productpage"),
+			cmd("a pod outside the allowed set is refused", "", false, "kubectl", "exec", "-n", names.EgressClientNamespace, "deploy/curl-client", "--", "curl", "-sS", "--max-time", "5", "http://productpage."+bookinfo+":9080/productpage"),
 		},
 	},
 }

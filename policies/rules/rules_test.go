@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
 )
 
@@ -283,10 +283,10 @@ func TestTheStagesPromisesAreKept(t *testing.T) {
 }
 
 func TestTheRulesNameTheProgramsNamespaces(t *testing.T) {
-	assert.Equal(t, components.IstioNamespace, istioNamespace)
-	assert.Equal(t, components.IngressNamespace, ingressNamespace)
-	assert.Equal(t, components.BookinfoNamespace, bookinfoNamespace)
-	assert.Equal(t, components.EgressNamespace, egressNamespace)
+	assert.Equal(t, names.IstioNamespace, istioNamespace)
+	assert.Equal(t, names.IngressNamespace, ingressNamespace)
+	assert.Equal(t, names.BookinfoNamespace, bookinfoNamespace)
+	assert.Equal(t, names.EgressNamespace, egressNamespace)
 }
 
 // A fresh stack's preview leaves some values unknown: the pack must not conclude from their
