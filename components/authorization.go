@@ -15,7 +15,6 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
-	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Principal is the SPIFFE-style identity Istio gives a service account.
@@ -240,21 +239,5 @@ func ReviewsRouting() []k8sobj.Object {
 				},
 			},
 		},
-	}
-}
-
-// AuthorizationProbes: an explicit DENY beats a valid token, and inside the mesh only the
-// call graph's identities pass.
-func AuthorizationProbes(cfg config.Config) []Probe {
-	in := cfg.Ingress
-	api := names.ProductPageURL("https", in.Host, in.HTTPSPort)
-	api = api[:len(api)-len("/productpage")] + "/api/v1/products"
-	return []Probe{
-		{Stage: 5, Name: "the product API is denied even to a reader (explicit DENY)", From: probe.Host, URL: api, CACert: true,
-			ClientCert: in.MutualTLS, Persona: ReaderPersona(cfg), Expect: probe.Status(403)},
-		{Stage: 5, Name: "a workload without an allowed identity is denied", From: names.BookinfoNamespace,
-			URL: "http://productpage." + names.BookinfoNamespace + ":9080/productpage", Expect: probe.Status(403)},
-		{Stage: 5, Name: "reviews may not call details (not in the call graph)", From: names.BookinfoNamespace, ServiceAccount: "bookinfo-reviews",
-			URL: "http://details." + names.BookinfoNamespace + ":9080/details/0", Expect: probe.Status(403)},
 	}
 }

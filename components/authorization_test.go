@@ -89,33 +89,3 @@ func TestTheIngressRequiresTheReaderGroupAndDeniesTheAPI(t *testing.T) {
 	assert.Equal(t, []string{"/api/*"}, api.Spec.Rules[0].To[0].Operation.Paths)
 	assert.Nil(t, api.Spec.Rules[0].From, "for everyone")
 }
-
-func TestBetaTestersAreRoutedOnAClaimTheIngressVerified(t *testing.T) {
-	routes := IngressRoutes(stage5(config.Sidecar))
-	require.Len(t, routes, 2)
-	beta, rest := routes[0], routes[1]
-	for _, m := range beta.Match {
-		assert.Equal(t, config.BetaGroup, m.Headers["@request.auth.claims.groups"].GetExact(), "every beta path needs the claim")
-	}
-	assert.Equal(t, map[string]string{BetaHeader: BetaValue}, beta.Headers.Request.Set)
-	assert.Equal(t, []string{BetaHeader}, rest.Headers.Request.Remove, "a client cannot send the header itself")
-	assert.Len(t, rest.Match, len(beta.Match))
-
-	stage4 := stage5(config.Sidecar)
-	stage4.Stage = 4
-	assert.Len(t, IngressRoutes(stage4), 1, "before stage 5: one plain route")
-	assert.Nil(t, IngressRoutes(stage4)[0].Headers)
-}
-
-func TestStage5ProbesDenyTheGrouplessPersona(t *testing.T) {
-	cfg := stage5(config.Ambient)
-	cfg.Auth.Personas = append(cfg.Auth.Personas, config.Persona{Name: "carol", Groups: []string{}})
-	expect := map[string]int{}
-	for _, p := range EndUserAuthProbes(cfg) {
-		expect[p.Persona] = p.Expect.Status
-	}
-	assert.Equal(t, 200, expect["alice"])
-	assert.Equal(t, 403, expect["carol"])
-	assert.Equal(t, 401, expect[config.ExpiredPersona])
-	assert.Equal(t, 403, expect[""])
-}

@@ -41,17 +41,6 @@ func MeshLabels(mode config.MeshMode) map[string]string {
 	return map[string]string{"istio-injection": "enabled"}
 }
 
-// bookinfoLabels are the Bookinfo namespace's labels. From stage 5 in ambient mode its services'
-// traffic, from the ingress too, goes through the namespace's waypoint, where L7 policy runs.
-func bookinfoLabels(cfg config.Config) map[string]string {
-	labels := MeshLabels(cfg.MeshMode)
-	if cfg.MeshMode == config.Ambient && cfg.Stage.Includes(5) {
-		labels["istio.io/use-waypoint"] = names.Waypoint
-		labels["istio.io/ingress-use-waypoint"] = "true"
-	}
-	return labels
-}
-
 // Bookinfo is the sample application in its own namespace, enrolled in the mesh and exposed
 // through the ingress gateway over HTTP.
 type Bookinfo struct {
@@ -65,15 +54,25 @@ type Bookinfo struct {
 	Namespace pulumi.Resource
 }
 
-// NewBookinfo deploys Bookinfo once the mesh is ready. With tls (stage 2 on) the gateway serves
-// HTTPS with the ingress certificate.
-func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, tls *IngressTLS, opts ...pulumi.ResourceOption) (*Bookinfo, error) {
+// BookinfoShape is what the stages in force make of Bookinfo's namespace and ingress: stage 1
+// gives the namespace the mesh's labels and one plain HTTP route; later stages change them.
+type BookinfoShape struct {
+	// NamespaceLabels enrol the namespace in the mesh (and, later, route it through a waypoint).
+	NamespaceLabels map[string]string
+	// ServeTLS makes the gateway serve HTTPS with the ingress certificate (stage 2 on).
+	ServeTLS bool
+	// Routes are the ingress VirtualService's routes, in order.
+	Routes []*networkingapi.HTTPRoute
+}
+
+// NewBookinfo deploys Bookinfo once the mesh is ready, shaped by the stages in force.
+func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, shape BookinfoShape, opts ...pulumi.ResourceOption) (*Bookinfo, error) {
 	b := &Bookinfo{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Bookinfo", name, b, opts...); err != nil {
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(b)}
-	ns, err := namespace(ctx, names.BookinfoNamespace, bookinfoLabels(cfg), append(under, pulumi.DependsOn(mesh.Ready))...)
+	ns, err := namespace(ctx, names.BookinfoNamespace, shape.NamespaceLabels, append(under, pulumi.DependsOn(mesh.Ready))...)
 	if err != nil {
 		return nil, err
 	}
@@ -91,14 +90,12 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo", Namespace: names.BookinfoNamespace},
 		Spec: networkingapi.Gateway{
 			Selector: ingressSelector,
-			Servers:  GatewayServers(cfg.Ingress, tls != nil),
+			Servers:  GatewayServers(cfg.Ingress, shape.ServeTLS),
 		},
 	}
-	after := append([]pulumi.Resource{ns}, mesh.Istio...)
-	if tls != nil {
-		after = append(after, tls.Certificate)
-	}
-	crds := append(inNS, pulumi.DependsOn(after))
+	// Istio loads the ingress credential whenever cert-manager writes it (stage 2), so the
+	// gateway need not wait for the certificate.
+	crds := append(inNS, pulumi.DependsOn(append([]pulumi.Resource{ns}, mesh.Istio...)))
 	gateway, err := k8sobj.CustomResource(ctx, gw, crds...)
 	if err != nil {
 		return nil, err
@@ -109,14 +106,14 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		Spec: networkingapi.VirtualService{
 			Hosts:    []string{host},
 			Gateways: []string{"bookinfo"},
-			Http:     IngressRoutes(cfg),
+			Http:     shape.Routes,
 		},
 	}
 	if _, err := k8sobj.CustomResource(ctx, vs, crds...); err != nil {
 		return nil, err
 	}
 	b.Gateway = gateway
-	if tls != nil {
+	if shape.ServeTLS {
 		b.ProductPageURL = pulumi.String(names.ProductPageURL("https", host, cfg.Ingress.HTTPSPort)).ToStringOutput()
 	} else {
 		b.ProductPageURL = pulumi.String(names.ProductPageURL("http", host, cfg.Ingress.HTTPPort)).ToStringOutput()
@@ -124,35 +121,23 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	return b, ctx.RegisterResourceOutputs(b, pulumi.Map{"productPageUrl": b.ProductPageURL})
 }
 
-// IngressRoutes send the application's paths to productpage. From stage 5 a beta tester (the
-// verified token's groups claim, matched at the gateway, the only place Istio matches claims)
-// gets BetaHeader set, which the reviews route follows; everyone else gets it removed.
-func IngressRoutes(cfg config.Config) []*networkingapi.HTTPRoute {
-	paths := func(claim bool) []*networkingapi.HTTPMatchRequest {
-		var headers map[string]*networkingapi.StringMatch
-		if claim {
-			headers = map[string]*networkingapi.StringMatch{
-				"@request.auth.claims.groups": {MatchType: &networkingapi.StringMatch_Exact{Exact: config.BetaGroup}},
-			}
+// ProductPageRoute sends the application's paths to productpage. With group set it matches
+// only requests whose verified token's groups claim holds it (the gateway is the only place
+// Istio matches claims); headers are what the route changes on the way.
+func ProductPageRoute(name, group string, headers *networkingapi.Headers) *networkingapi.HTTPRoute {
+	var claim map[string]*networkingapi.StringMatch
+	if group != "" {
+		claim = map[string]*networkingapi.StringMatch{
+			"@request.auth.claims.groups": {MatchType: &networkingapi.StringMatch_Exact{Exact: group}},
 		}
-		match := []*networkingapi.HTTPMatchRequest{{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Exact{Exact: "/productpage"}}, Headers: headers}}
-		for _, p := range []string{"/static", "/login", "/logout", "/api/v1/products"} {
-			match = append(match, &networkingapi.HTTPMatchRequest{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Prefix{Prefix: p}}, Headers: headers})
-		}
-		return match
 	}
-	route := []*networkingapi.HTTPRouteDestination{{
+	match := []*networkingapi.HTTPMatchRequest{{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Exact{Exact: "/productpage"}}, Headers: claim}}
+	for _, p := range []string{"/static", "/login", "/logout", "/api/v1/products"} {
+		match = append(match, &networkingapi.HTTPMatchRequest{Uri: &networkingapi.StringMatch{MatchType: &networkingapi.StringMatch_Prefix{Prefix: p}}, Headers: claim})
+	}
+	return &networkingapi.HTTPRoute{Name: name, Match: match, Headers: headers, Route: []*networkingapi.HTTPRouteDestination{{
 		Destination: &networkingapi.Destination{Host: "productpage", Port: &networkingapi.PortSelector{Number: bookinfoPort}},
-	}}
-	if !cfg.Stage.Includes(5) {
-		return []*networkingapi.HTTPRoute{{Match: paths(false), Route: route}}
-	}
-	return []*networkingapi.HTTPRoute{
-		{Name: "beta-testers", Match: paths(true), Route: route,
-			Headers: &networkingapi.Headers{Request: &networkingapi.Headers_HeaderOperations{Set: map[string]string{BetaHeader: BetaValue}}}},
-		{Name: "everyone-else", Match: paths(false), Route: route,
-			Headers: &networkingapi.Headers{Request: &networkingapi.Headers_HeaderOperations{Remove: []string{BetaHeader}}}},
-	}
+	}}}
 }
 
 // GatewayServers are the ingress listeners for the workshop host: plain HTTP until stage 2; then
@@ -262,4 +247,15 @@ func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opt
 // BookinfoImage is the pinned image of one Bookinfo service version.
 func BookinfoImage(service, version string) string {
 	return fmt.Sprintf("docker.io/istio/examples-bookinfo-%s-%s:%s", service, strings.ToLower(version), versions.Bookinfo)
+}
+
+// BookinfoImages are the images of every Bookinfo service version the workshop deploys.
+func BookinfoImages() []string {
+	var out []string
+	for _, svc := range bookinfoServices {
+		for _, v := range svc.versions {
+			out = append(out, BookinfoImage(svc.name, v))
+		}
+	}
+	return out
 }

@@ -8,13 +8,13 @@ import (
 	securityapi "istio.io/api/security/v1beta1"
 	typeapi "istio.io/api/type/v1beta1"
 	networking "istio.io/client-go/pkg/apis/networking/v1"
+	netv1 "k8s.io/api/networking/v1"
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
-	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Names of the stage 6 objects.
@@ -44,7 +44,8 @@ type Egress struct {
 }
 
 // NewEgress puts stage 6 in force; in ambient mode the waypoint needs authz's Gateway API CRDs.
-func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, authz *Authorization, opts ...pulumi.ResourceOption) (*Egress, error) {
+// policies are the NetworkPolicies the stage needs in the configured mode.
+func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, authz *Authorization, policies []*netv1.NetworkPolicy, opts ...pulumi.ResourceOption) (*Egress, error) {
 	e := &Egress{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Egress", name, e, opts...); err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 	if err := curlClient(ctx, names.EgressClientNamespace, append(under, pulumi.DependsOn([]pulumi.Resource{clientNS}))...); err != nil {
 		return nil, err
 	}
-	for _, p := range EgressNetworkPolicies(cfg) {
+	for _, p := range policies {
 		if _, err := k8sobj.CustomResource(ctx, p, append(under, pulumi.DependsOn([]pulumi.Resource{clientNS}))...); err != nil {
 			return nil, err
 		}
@@ -107,7 +108,7 @@ func EgressObjects(cfg config.Config) []k8sobj.Object {
 		// Only the workshop's namespaces may leave through the gateway; the policy runs on the
 		// waypoint, which sees the caller's mesh identity.
 		allow := authorizationPolicy("allow-workshop-namespaces", names.EgressNamespace, securityapi.AuthorizationPolicy_ALLOW,
-			&securityapi.Rule{From: []*securityapi.Rule_From{{Source: &securityapi.Source{Namespaces: workloadNamespaces(cfg)}}}})
+			&securityapi.Rule{From: []*securityapi.Rule_From{{Source: &securityapi.Source{Namespaces: WorkloadNamespaces}}}})
 		allow.Spec.TargetRefs = []*typeapi.PolicyTargetReference{{Group: "gateway.networking.k8s.io", Kind: "Gateway", Name: names.EgressGatewayName}}
 		return append(objs, allow)
 	}
@@ -224,27 +225,6 @@ func ZeroEnums(obj k8sobj.Object) []k8sobj.Input {
 // hostName turns an external host into an object name: httpbin.org -> httpbin-org.
 func hostName(host string) string { return strings.ReplaceAll(host, ".", "-") }
 
-// workloadNamespaces are the mesh namespaces whose workloads the workshop runs.
-func workloadNamespaces(cfg config.Config) []string {
-	ns := []string{names.BookinfoNamespace}
-	if cfg.Stage.Includes(6) {
-		ns = append(ns, names.EgressClientNamespace)
-	}
-	return ns
-}
-
-// EgressProbes: a registered host answers (through the gateway), any other is refused.
-func EgressProbes(cfg config.Config) []Probe {
-	// A sidecar sends an unregistered host to its black hole (the connection is closed); in
-	// ambient mode the stage's egress NetworkPolicy drops it.
-	refused := probe.Refusal()
-	if cfg.MeshMode == config.Ambient {
-		refused = probe.Drop()
-	}
-	return []Probe{
-		{Stage: 6, Name: "a registered external host answers through the egress gateway", From: names.EgressClientNamespace,
-			URL: "https://" + cfg.Egress.Hosts[0] + "/", Expect: probe.AnyAnswer()},
-		{Stage: 6, Name: "an unregistered external host is refused", From: names.EgressClientNamespace,
-			URL: "https://" + cfg.Egress.RefusedHost() + "/", Expect: refused},
-	}
-}
+// WorkloadNamespaces are the mesh namespaces whose workloads the workshop runs once egress is
+// in force: the policies of stage 6 and 7 cover both.
+var WorkloadNamespaces = []string{names.BookinfoNamespace, names.EgressClientNamespace}

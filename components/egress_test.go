@@ -12,7 +12,6 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/names"
-	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 func stageConfig(t *testing.T, stage string, mode config.MeshMode, extra ...string) config.Config {
@@ -21,7 +20,7 @@ func stageConfig(t *testing.T, stage string, mode config.MeshMode, extra ...stri
 	for i := 0; i+1 < len(extra); i += 2 {
 		values["workshop:"+extra[i]] = extra[i+1]
 	}
-	cfg, err := config.Load("test", values)
+	cfg, err := config.Load("test", values, config.Rules{Last: 99})
 	require.NoError(t, err)
 	return cfg
 }
@@ -87,7 +86,6 @@ func TestEgressSidecarRoutesRegisteredHostsThroughTheGateway(t *testing.T) {
 	require.Len(t, gateway.Spec.Servers, 1)
 	assert.Equal(t, networkingapi.ServerTLSSettings_PASSTHROUGH, gateway.Spec.Servers[0].Tls.Mode, "the workload's TLS reaches the host unopened")
 	assert.Equal(t, []string{"httpbin.org", "api.github.com"}, gateway.Spec.Servers[0].Hosts)
-	assert.Empty(t, EgressNetworkPolicies(cfg), "the sidecar holds REGISTRY_ONLY; NetworkPolicy comes at stage 7")
 }
 
 func TestEgressAmbientUsesAWaypointAndClosesTheBypass(t *testing.T) {
@@ -115,7 +113,7 @@ func TestEgressAmbientUsesAWaypointAndClosesTheBypass(t *testing.T) {
 	assert.Equal(t, "istio-waypoint", string(wp.Spec.GatewayClassName))
 	assert.Equal(t, "service", wp.Labels["istio.io/waypoint-for"], "ServiceEntries are services")
 
-	policies := byKind(EgressNetworkPolicies(cfg), func(p *netv1.NetworkPolicy) string { return p.Namespace + "/" + p.Name })
+	policies := byKind(EgressThroughTheMesh(cfg), func(p *netv1.NetworkPolicy) string { return p.Namespace + "/" + p.Name })
 	require.Len(t, policies, 2, "one per workload namespace")
 	demo := policies[names.EgressClientNamespace+"/"+EgressPolicyName]
 	require.NotNil(t, demo)
@@ -124,14 +122,4 @@ func TestEgressAmbientUsesAWaypointAndClosesTheBypass(t *testing.T) {
 		"DNS, istiod, and HBONE to the egress waypoint: nothing leaves the cluster any other way")
 	assert.Equal(t, []string{"kube-dns:UDP/53,TCP/53", "istiod:TCP/15012", "own namespace:TCP/15008"},
 		egressSummary(policies[names.BookinfoNamespace+"/"+EgressPolicyName]))
-}
-
-func TestEgressProbes(t *testing.T) {
-	probes := EgressProbes(stageConfig(t, "6", config.Ambient, "egressHosts", "example.com"))
-	assert.Equal(t, "https://example.com/", probes[0].URL)
-	assert.Equal(t, probe.AnyAnswer(), probes[0].Expect, "the external host's own status is not the stage's to promise")
-	assert.Equal(t, "https://example.org/", probes[1].URL, "the refused host is not a registered one")
-	assert.Equal(t, probe.Drop(), probes[1].Expect, "ambient: the stage's egress NetworkPolicy drops it")
-	sidecar := EgressProbes(stageConfig(t, "6", config.Sidecar, "egressHosts", "example.com"))
-	assert.Equal(t, probe.Refusal(), sidecar[1].Expect, "sidecar: the black hole closes the connection; a timeout would prove nothing")
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
-	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Names of the stage 4 objects.
@@ -145,27 +144,4 @@ func IngressRequireJWT(cfg config.Config) *security.AuthorizationPolicy {
 	p := authorizationPolicy(RequireJWT, names.IngressNamespace, securityapi.AuthorizationPolicy_ALLOW, rules...)
 	p.Spec.Selector = &typeapi.WorkloadSelector{MatchLabels: ingressSelector}
 	return p
-}
-
-// EndUserAuthProbes: no token 403, a bad token 401, each persona's token 200 (from stage 5,
-// only with the reader group).
-func EndUserAuthProbes(cfg config.Config) []Probe {
-	in := cfg.Ingress
-	url := names.ProductPageURL("https", in.Host, in.HTTPSPort)
-	check := func(name, persona string, status int) Probe {
-		return Probe{Stage: 4, Name: name, From: probe.Host, URL: url, CACert: true, ClientCert: in.MutualTLS, Persona: persona, Expect: probe.Status(status)}
-	}
-	probes := []Probe{
-		check("a request without a token is refused", "", 403),
-		check("an expired token is rejected", config.ExpiredPersona, 401),
-		check("a token signed by another key is rejected", config.ForgedPersona, 401),
-	}
-	for _, p := range cfg.Auth.Personas {
-		if cfg.Stage.Includes(5) && !p.HasGroup(config.ReaderGroup) {
-			probes = append(probes, check("a valid token without the "+config.ReaderGroup+" group ("+p.Name+") is denied", p.Name, 403))
-			continue
-		}
-		probes = append(probes, check("a valid token ("+p.Name+") passes", p.Name, 200))
-	}
-	return probes
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
-	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
 // Ports the mesh's own connections use.
@@ -24,25 +23,23 @@ const (
 	kubeletProbeSource = "169.254.7.127/32"
 )
 
-// EgressPolicyName is the workload namespaces' egress NetworkPolicy: in ambient mode stage 6
-// needs it (ztunnel ignores REGISTRY_ONLY), in sidecar mode stage 7 adds it.
+// EgressPolicyName is the workload namespaces' egress NetworkPolicy.
 const EgressPolicyName = "egress-through-the-mesh"
 
-// NetworkPolicies is stage 7: in each workload namespace, NetworkPolicy denies every connection
-// the mesh does not need, below Istio, so a pod that bypasses its proxy or runs outside the mesh
-// is refused by the cluster's CNI (which must enforce NetworkPolicy: kind's default kindnet
-// does since v0.24).
+// NetworkPolicies holds NetworkPolicies that deny, below Istio, every connection the mesh does
+// not need, so a pod that bypasses its proxy or runs outside the mesh is refused by the
+// cluster's CNI (which must enforce NetworkPolicy: kind's default kindnet does since v0.24).
 type NetworkPolicies struct {
 	pulumi.ResourceState
 }
 
-// NewNetworkPolicies applies stage 7's policies.
-func NewNetworkPolicies(ctx *pulumi.Context, name string, cfg config.Config, after []pulumi.Resource, opts ...pulumi.ResourceOption) (*NetworkPolicies, error) {
+// NewNetworkPolicies applies stage 7's policies, after the workloads they cover.
+func NewNetworkPolicies(ctx *pulumi.Context, name string, policies []*netv1.NetworkPolicy, after []pulumi.Resource, opts ...pulumi.ResourceOption) (*NetworkPolicies, error) {
 	n := &NetworkPolicies{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:NetworkPolicies", name, n, opts...); err != nil {
 		return nil, err
 	}
-	for _, p := range StageNetworkPolicies(cfg) {
+	for _, p := range policies {
 		if _, err := k8sobj.CustomResource(ctx, p, pulumi.Parent(n), pulumi.DependsOn(after)); err != nil {
 			return nil, err
 		}
@@ -50,19 +47,11 @@ func NewNetworkPolicies(ctx *pulumi.Context, name string, cfg config.Config, aft
 	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{})
 }
 
-// EgressNetworkPolicies are stage 6's NetworkPolicies: in ambient mode, each workload namespace
-// may open only the connections the mesh needs, so nothing leaves the cluster except through the
-// egress waypoint. None in sidecar mode, where REGISTRY_ONLY holds it at the sidecar.
-func EgressNetworkPolicies(cfg config.Config) []*netv1.NetworkPolicy {
-	if cfg.MeshMode != config.Ambient {
-		return nil
-	}
-	return egressPolicies(cfg)
-}
-
-func egressPolicies(cfg config.Config) []*netv1.NetworkPolicy {
+// EgressThroughTheMesh lets each workload namespace open only the connections the mesh needs,
+// so nothing leaves the cluster except through the egress gateway.
+func EgressThroughTheMesh(cfg config.Config) []*netv1.NetworkPolicy {
 	var policies []*netv1.NetworkPolicy
-	for _, ns := range workloadNamespaces(cfg) {
+	for _, ns := range WorkloadNamespaces {
 		p := networkPolicy(EgressPolicyName, ns, netv1.PolicyTypeEgress)
 		p.Spec.Egress = egressAllows(cfg, ns)
 		policies = append(policies, p)
@@ -70,21 +59,17 @@ func egressPolicies(cfg config.Config) []*netv1.NetworkPolicy {
 	return policies
 }
 
-// StageNetworkPolicies are stage 7's: deny everything by default in each workload namespace,
-// then admit exactly the connections the mesh needs to reach its workloads (and, in sidecar
-// mode, the egress policy that ambient mode has had since stage 6).
-func StageNetworkPolicies(cfg config.Config) []*netv1.NetworkPolicy {
+// DenyAllButTheMesh denies everything by default in each workload namespace, then admits exactly
+// the connections the mesh needs to reach its workloads.
+func DenyAllButTheMesh(cfg config.Config) []*netv1.NetworkPolicy {
 	var policies []*netv1.NetworkPolicy
-	for _, ns := range workloadNamespaces(cfg) {
+	for _, ns := range WorkloadNamespaces {
 		policies = append(policies, networkPolicy("default-deny", ns, netv1.PolicyTypeIngress, netv1.PolicyTypeEgress))
 		if in := ingressAllows(cfg, ns); len(in) > 0 {
 			p := networkPolicy("ingress-from-the-mesh", ns, netv1.PolicyTypeIngress)
 			p.Spec.Ingress = in
 			policies = append(policies, p)
 		}
-	}
-	if cfg.MeshMode == config.Sidecar {
-		policies = append(policies, egressPolicies(cfg)...)
 	}
 	return policies
 }
@@ -164,10 +149,4 @@ func policyPorts(proto corev1.Protocol, ports []int) []netv1.NetworkPolicyPort {
 		out = append(out, netv1.NetworkPolicyPort{Protocol: &proto, Port: &port})
 	}
 	return out
-}
-
-// NetworkPolicyProbes: a mesh workload outside the allowed set is refused below Istio.
-func NetworkPolicyProbes(cfg config.Config) []Probe {
-	return []Probe{{Stage: 7, Name: "the egress client may not open Bookinfo (NetworkPolicy)", From: names.EgressClientNamespace,
-		URL: "http://productpage." + names.BookinfoNamespace + ":9080/productpage", Expect: probe.Drop()}}
 }

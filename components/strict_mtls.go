@@ -12,7 +12,6 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
-	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
@@ -82,19 +81,4 @@ func curlClient(ctx *pulumi.Context, ns string, opts ...pulumi.ResourceOption) e
 		},
 	}, opts...)
 	return err
-}
-
-// StrictMTLSProbes: plaintext from outside the mesh is refused, mesh traffic passes. From stage
-// 5 only allowed identities pass, so the in-mesh probe calls as productpage, which may call
-// details.
-func StrictMTLSProbes(cfg config.Config) []Probe {
-	url := "http://productpage." + names.BookinfoNamespace + ":9080/productpage"
-	inMesh := Probe{Stage: 3, Name: "mutual TLS inside the mesh passes", From: names.BookinfoNamespace, URL: url, Expect: probe.Status(200)}
-	if cfg.Stage.Includes(5) {
-		inMesh.ServiceAccount, inMesh.URL = "bookinfo-productpage", "http://details."+names.BookinfoNamespace+":9080/details/0"
-	}
-	return []Probe{
-		{Stage: 3, Name: "plaintext from outside the mesh is refused", From: names.OutsideNamespace, URL: url, Expect: probe.Refusal()},
-		inMesh,
-	}
 }

@@ -10,11 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/istio-workshop/istio-workshop/components"
-	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
+	"github.com/istio-workshop/istio-workshop/stages"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
@@ -54,10 +53,10 @@ func TestEveryStackFromEmpty(t *testing.T) {
 				require.NoError(t, json.Unmarshal([]byte(v.Stdout), &rep), v.Stdout)
 				// The probes reach the CLI whole: the stack's output equals what the stages define
 				// for these settings, field by field, and verify lists them as the ones it would run.
-				loaded, err := config.Load(stack, cfg)
+				loaded, err := stages.Load(stack, cfg)
 				require.NoError(t, err)
-				assert.Equal(t, components.ProbesFor(loaded), p.Outputs(t, stack).Probes, "the exported probes")
-				assert.Equal(t, components.ProbesFor(loaded), nilIfEmpty(rep.Skipped), "verify lists the real probes it would run")
+				assert.Equal(t, stages.Probes(loaded), p.Outputs(t, stack).Probes, "the exported probes")
+				assert.Equal(t, stages.Probes(loaded), nilIfEmpty(rep.Skipped), "verify lists the real probes it would run")
 				assert.True(t, rep.Pass && len(rep.Missing) == 0 && len(rep.Drifted) == 0, "every object is in the cluster as the stack set it: %+v", rep)
 				if n > 0 {
 					assert.Greater(t, rep.Objects, 40, "the charts' objects are checked too (step 1: 57 in sidecar mode, 68 in ambient)")

@@ -13,9 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/istio-workshop/istio-workshop/components"
-	"github.com/istio-workshop/istio-workshop/internal/config"
 	workshoptokens "github.com/istio-workshop/istio-workshop/internal/tokens"
+	"github.com/istio-workshop/istio-workshop/stages"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
@@ -126,9 +125,9 @@ func TestStageWalk(t *testing.T) {
 			rootCA, _ := outputs["rootCa"].(string)
 			assert.True(t, strings.HasPrefix(rootCA, "-----BEGIN CERTIFICATE-----"), "the root CA is an output for curl --cacert")
 			assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(rootCA)), caInCluster, "the issuer signs with that CA")
-			loaded, err := config.Load("step0", stackOn(kc, "7", mode))
+			loaded, err := stages.Load("step0", stackOn(kc, "7", mode))
 			require.NoError(t, err)
-			assert.Equal(t, components.ProbesFor(loaded), p.Outputs(t, "step0").Probes, "the stack exports stage 7's probes, whole")
+			assert.Equal(t, stages.Probes(loaded), p.Outputs(t, "step0").Probes, "the stack exports stage 7's probes, whole")
 
 			// Stage 4: the ingress trusts the stack's JWKS; its tokens verify against it.
 			jwks, _ := outputs["jwks"].(string)

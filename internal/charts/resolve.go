@@ -31,8 +31,9 @@ const answerTimeout = 4 * time.Second
 
 // Resolve turns chartSource auto into repo when every endpoint answers, else into module, whose
 // copies must then be in the Go module cache (`workshop prepare` puts them there). It says which
-// it chose and why; repo and module are returned as they are.
-func Resolve(source config.ChartSource, endpoints []string) (config.ChartSource, string, error) {
+// it chose and why; repo and module are returned as they are. stage is the one being applied
+// (the error names the command that prepares it).
+func Resolve(source config.ChartSource, endpoints []string, stage config.Stage) (config.ChartSource, string, error) {
 	if source != config.Auto {
 		return source, "", nil
 	}
@@ -49,7 +50,7 @@ func Resolve(source config.ChartSource, endpoints []string) (config.ChartSource,
 	if len(missing) > 0 {
 		return "", "", fmt.Errorf("workshop:chartSource auto: the official chart repositories do not answer (%s) and the charts' offline copies are not on this machine (%s): "+
 			"run `scripts/workshop prepare %d` once while online (it caches them), or check this machine's network",
-			strings.Join(down, "; "), strings.Join(missing, ", "), config.AvailableUpTo())
+			strings.Join(down, "; "), strings.Join(missing, ", "), stage)
 	}
 	return config.Module, fmt.Sprintf("workshop:chartSource auto: charts from the pinned Go modules, as the official repositories do not answer (%s); "+
 		"set workshop:chartSource module to keep it so", strings.Join(down, "; ")), nil

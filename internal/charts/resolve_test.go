@@ -1,7 +1,6 @@
 package charts
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -45,7 +44,7 @@ func closed(t *testing.T) string {
 
 func TestAutoTakesTheRepositoriesWhenTheyAnswer(t *testing.T) {
 	withModuleCache(t, Modules()...)
-	got, note, err := Resolve(config.Auto, []string{answering(t), answering(t)})
+	got, note, err := Resolve(config.Auto, []string{answering(t), answering(t)}, 6)
 	require.NoError(t, err)
 	assert.Equal(t, config.Repo, got)
 	assert.Contains(t, note, "charts from the official repositories")
@@ -54,7 +53,7 @@ func TestAutoTakesTheRepositoriesWhenTheyAnswer(t *testing.T) {
 func TestAutoTakesTheModuleCopiesWhenARepositoryDoesNotAnswer(t *testing.T) {
 	withModuleCache(t, Modules()...)
 	down := closed(t)
-	got, note, err := Resolve(config.Auto, []string{answering(t), down})
+	got, note, err := Resolve(config.Auto, []string{answering(t), down}, 6)
 	require.NoError(t, err)
 	assert.Equal(t, config.Module, got)
 	assert.Contains(t, note, "charts from the pinned Go modules, as the official repositories do not answer ("+hostOf(down)+": connection refused)")
@@ -63,17 +62,17 @@ func TestAutoTakesTheModuleCopiesWhenARepositoryDoesNotAnswer(t *testing.T) {
 func TestAutoOfflineWithoutCopiesIsOneErrorNamingPrepare(t *testing.T) {
 	withModuleCache(t, Modules()[1:]...)
 	down := closed(t)
-	_, _, err := Resolve(config.Auto, []string{down})
+	_, _, err := Resolve(config.Auto, []string{down}, 6)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the official chart repositories do not answer ("+hostOf(down)+": connection refused)")
 	assert.Contains(t, err.Error(), "the charts' offline copies are not on this machine ("+Modules()[0]+")")
-	assert.Contains(t, err.Error(), fmt.Sprintf("run `scripts/workshop prepare %d` once while online", config.AvailableUpTo()))
+	assert.Contains(t, err.Error(), "run `scripts/workshop prepare 6` once while online")
 }
 
 func TestAnExplicitSourceIsNotChecked(t *testing.T) {
 	withModuleCache(t)
 	for _, s := range []config.ChartSource{config.Repo, config.Module} {
-		got, note, err := Resolve(s, []string{closed(t)})
+		got, note, err := Resolve(s, []string{closed(t)}, 6)
 		require.NoError(t, err)
 		assert.Equal(t, s, got)
 		assert.Empty(t, note)

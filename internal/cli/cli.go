@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // Exit codes.
@@ -231,8 +232,8 @@ func stackName(s config.Stage) string { return "step" + strconv.Itoa(int(s)) }
 // stage parses a stage argument, naming the range this version knows.
 func stage(arg string) (config.Stage, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(arg, "step"))
-	if err != nil || n < 0 || config.Stage(n) > config.MaxStage {
-		return 0, usageError{fmt.Sprintf("%q is not a stage: stages are 0–%d", arg, config.MaxStage)}
+	if err != nil || n < 0 || config.Stage(n) > stages.Last() {
+		return 0, usageError{fmt.Sprintf("%q is not a stage: stages are 0–%d", arg, stages.Last())}
 	}
 	return config.Stage(n), nil
 }

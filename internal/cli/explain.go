@@ -6,31 +6,28 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/istio-workshop/istio-workshop/components"
-	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 func explain(w io.Writer, arg string) error {
-	s, err := stage(arg)
+	n, err := stage(arg)
 	if err != nil {
 		return err
 	}
-	info := s.Info()
-	fmt.Fprintf(w, "Stage %d: %s\n\nPromise: %s.\n", s, info.Title, info.Promise)
-	if !info.Available {
-		fmt.Fprintf(w, "\nNot available in this version yet (stages 0–%d are).\n", config.AvailableUpTo())
-		return nil
+	s, _ := stages.Get(n)
+	fmt.Fprintf(w, "Stage %d: %s\n\nPromise: %s.\n", n, s.Title, s.Promise)
+	fmt.Fprintf(w, "\nStages are cumulative: step%d also keeps the promises of stages 0–%d.\n", n, max(0, int(n)-1))
+	if len(s.Settings) > 0 {
+		fmt.Fprintf(w, "\nSettings it reads: workshop:%s.\n", strings.Join(s.Settings, ", workshop:"))
 	}
-	fmt.Fprintf(w, "\nStages are cumulative: step%d also keeps the promises of stages 0–%d.\n", s, max(0, int(s)-1))
-	printGuide(w, s)
-	cfg, err := config.Load(fmt.Sprintf("step%d", s), map[string]string{"workshop:stage": strconv.Itoa(int(s))})
+	printGuide(w, n)
+	cfg, err := stages.Load(stackName(n), nil)
 	if err != nil {
 		return err
 	}
-	probes := components.ProbesFor(cfg)
+	probes := stages.Probes(cfg)
 	if len(probes) == 0 {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/leftovers"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // StacksDir is where the stack files are, relative to the project (the working directory).
@@ -93,10 +94,10 @@ func report(w io.Writer, asJSON bool, title string, head map[string]any, steps [
 		fmt.Fprintf(w, "\nCreated (%d), by the stage of the component that owns each:\n", len(made))
 		byStage := map[config.Stage][]Step{}
 		for _, s := range made {
-			byStage[ownerStage(s.Owner())] = append(byStage[ownerStage(s.Owner())], s)
+			byStage[stages.OwnerOf(s.Owner())] = append(byStage[stages.OwnerOf(s.Owner())], s)
 		}
 		for _, st := range slices.Sorted(maps.Keys(byStage)) {
-			fmt.Fprintf(w, "  stage %d, %s (%d):\n", st, st.Info().Title, len(byStage[st]))
+			fmt.Fprintf(w, "  stage %d, %s (%d):\n", st, stageTitle(st), len(byStage[st]))
 			for _, s := range byStage[st] {
 				fmt.Fprintf(w, "    + %s%s\n", s.Label(), ownedBy(s))
 			}
@@ -142,16 +143,6 @@ func orNone(v string) string {
 	return v
 }
 
-// componentStages is the stage each workshop component belongs to.
-var componentStages = map[string]config.Stage{
-	"CleanCluster": 0, "Mesh": 1, "Bookinfo": 1, "CertManager": 2, "IngressTLS": 2, "StrictMTLS": 3,
-	"EndUserAuth": 4, "Authorization": 5, "Egress": 6, "NetworkPolicies": 7,
-}
-
-// ownerStage is the stage of a component; resources outside every component (the cluster, its
-// provider) are stage 0's.
-func ownerStage(owner string) config.Stage { return componentStages[owner] }
-
 // runReported runs op on stack with progress (and Pulumi's own detailed diff when full), then
 // reports its steps under title, head being the report's JSON fields.
 func runReported(ctx context.Context, out IO, eng Engine, op Operation, stack, configFile, title string, head map[string]any, asJSON, full bool) error {
@@ -168,12 +159,10 @@ func runReported(ctx context.Context, out IO, eng Engine, op Operation, stack, c
 	return report(out.Stdout, asJSON, title, head, steps, policy)
 }
 
-// available refuses a stage this version cannot apply.
-func available(s config.Stage) error {
-	if !s.Info().Available {
-		return usageError{fmt.Sprintf("stage %d (%s) is not available in this version yet: stages 0–%d are", s, s.Info().Title, config.AvailableUpTo())}
-	}
-	return nil
+// stageTitle is stage s's title (s is a stage: arguments are checked when parsed).
+func stageTitle(s config.Stage) string {
+	st, _ := stages.Get(s)
+	return st.Title
 }
 
 // liveOutputs are the outputs of a stack that has been brought up.
@@ -197,14 +186,11 @@ func liveOutputs(ctx context.Context, eng Engine, stack string) (outputs.Stack, 
 
 // apply previews or applies stage s on stack.
 func apply(ctx context.Context, out IO, eng Engine, op, stack string, s config.Stage, asJSON, full bool) error {
-	if err := available(s); err != nil {
-		return err
-	}
 	if err := checkStackFile(stack, s); err != nil {
 		return err
 	}
 	verb := map[string]string{"preview": "would change", "up": "changed"}[op]
-	return runReported(ctx, out, eng, Operation(op), stack, "", fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, s.Info().Title, op, verb),
+	return runReported(ctx, out, eng, Operation(op), stack, "", fmt.Sprintf("Stack %s at stage %d (%s): what %s %s", stack, s, stageTitle(s), op, verb),
 		map[string]any{"operation": op, "stack": stack, "stage": int(s)}, asJSON, full)
 }
 
@@ -218,9 +204,6 @@ func recoverStack(ctx context.Context, out IO, eng Engine, stack string, asJSON 
 // diff previews moving the live stack to stage `to`: the stack keeps its own name (so its
 // cluster) and its own settings, with workshop:stage set to `to` in a copy of its file.
 func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage, asJSON, full bool) error {
-	if err := available(to); err != nil {
-		return err
-	}
 	now, err := liveOutputs(ctx, eng, stack)
 	if err != nil {
 		return err
@@ -235,7 +218,7 @@ func diff(ctx context.Context, out IO, eng Engine, stack string, to config.Stage
 		return err
 	}
 	return runReported(ctx, out, eng, Preview, stack, file,
-		fmt.Sprintf("Moving stack %s from stage %d to stage %d (%s), on cluster %s (%s): a preview, nothing is changed", stack, now.Stage, to, to.Info().Title, now.ClusterName, now.ClusterProvider),
+		fmt.Sprintf("Moving stack %s from stage %d to stage %d (%s), on cluster %s (%s): a preview, nothing is changed", stack, now.Stage, to, stageTitle(to), now.ClusterName, now.ClusterProvider),
 		map[string]any{"operation": "diff", "stack": stack, "from": now.Stage, "to": int(to)}, asJSON, full)
 }
 

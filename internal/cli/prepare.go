@@ -11,8 +11,8 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/images"
 	"github.com/istio-workshop/istio-workshop/internal/provider"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // What prepare uses to fetch and load; tests replace them.
@@ -53,7 +53,7 @@ func stackConfig(stack string) (config.Config, error) {
 			values[k] = string(b) // a YAML list or object reaches the program as JSON
 		}
 	}
-	return config.Load(stack, values)
+	return stages.Load(stack, values)
 }
 
 // prepareReport is prepare's --json output.
@@ -76,7 +76,7 @@ func prepare(ctx context.Context, out IO, stack string, load, pull, asJSON bool)
 	if err != nil {
 		return err
 	}
-	rep := prepareReport{Stack: stack, Images: images.For(cfg), Charts: map[string]string{}}
+	rep := prepareReport{Stack: stack, Images: stages.Images(cfg), Charts: map[string]string{}}
 	for _, m := range charts.Modules() {
 		dir, err := moduleDir(m)
 		if err != nil {

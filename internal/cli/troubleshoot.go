@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // How troubleshoot runs commands; tests replace them.
@@ -46,7 +47,8 @@ func troubleshoot(ctx context.Context, out IO, eng Engine, stack string) error {
 	ran, skipped := 0, 0
 	var failed []string
 	for s := config.Stage(0); s <= config.Stage(n); s++ {
-		for _, c := range Guides[s].Commands {
+		st, _ := stages.Get(s)
+		for _, c := range st.Guide.Commands {
 			if !c.ReadOnly || (c.Mode != "" && string(c.Mode) != mode) {
 				continue
 			}

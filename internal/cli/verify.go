@@ -12,11 +12,10 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/istio-workshop/istio-workshop/components"
-	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/verify"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // The checks verify runs; tests replace them.
@@ -172,7 +171,7 @@ func probesDiffer(stack string, o outputs.Stack) []string {
 	if o.Settings == nil {
 		return []string{"the stack exports no settings: it was made by an older version of the workshop"}
 	}
-	cfg, err := config.Load(stack, o.Settings)
+	cfg, err := stages.Load(stack, o.Settings)
 	if err != nil {
 		return []string{"the stack's settings do not load: " + err.Error()}
 	}
@@ -185,7 +184,7 @@ func probesDiffer(stack string, o outputs.Stack) []string {
 		exported[key{p.Stage, p.Name}] = p
 	}
 	var out []string
-	for _, want := range components.ProbesFor(cfg) {
+	for _, want := range stages.Probes(cfg) {
 		k := key{want.Stage, want.Name}
 		got, ok := exported[k]
 		delete(exported, k)

@@ -9,10 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
 
-	"github.com/istio-workshop/istio-workshop/components"
-	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/verify"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 const kubeconfig = `apiVersion: v1
@@ -27,10 +26,10 @@ current-context: x
 // for its settings (the CLI reads them back through JSON, as from the Automation API).
 func verifyEngine(t *testing.T, provider string) *fakeEngine {
 	settings := map[string]string{"workshop:stage": "3", "workshop:clusterProvider": provider}
-	cfg, err := config.Load("step3", settings)
+	cfg, err := stages.Load("step3", settings)
 	require.NoError(t, err)
 	var probes []any
-	raw, err := json.Marshal(components.ProbesFor(cfg))
+	raw, err := json.Marshal(stages.Probes(cfg))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &probes))
 	return &fakeEngine{

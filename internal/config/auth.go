@@ -142,19 +142,3 @@ func duplicateKeys(raw string) []string {
 	}
 	return dup
 }
-
-// checkPersonasKeepTheProbes: from stage 5 the ingress admits only the reader group, and the
-// earlier stages' probes of the product page carry a reader's token: with no reader among the
-// personas those probes would contradict each other.
-func (l *loader) checkPersonasKeepTheProbes(c Config) {
-	if !c.Stage.Includes(5) || len(c.Auth.Personas) == 0 {
-		return
-	}
-	for _, p := range c.Auth.Personas {
-		if p.HasGroup(ReaderGroup) {
-			return
-		}
-	}
-	raw, _ := l.val("personas")
-	l.errs.add("personas", raw, "has no member of "+ReaderGroup+", the group stage 5 admits at the ingress: give at least one persona that group")
-}

@@ -124,11 +124,12 @@ type Setting struct {
 	Help    string
 }
 
-// Settings is every key a stack may set. Unknown `workshop:*` keys are rejected.
+// Settings is every key a stack may set. Unknown `workshop:*` keys are rejected. The stage key's
+// range is the registry's: StageSetting describes it with the last stage filled in.
 var Settings = append(append(clusterSettings, authSettings...), egressSettings...)
 
 var clusterSettings = []Setting{
-	{"stage", "", "an integer 0–" + strconv.Itoa(int(MaxStage)) + " (default: N for stack stepN; a stack of another name must set it)", "the highest stage to put in force"},
+	{"stage", "", "an integer 0–N (default: N for stack stepN; a stack of another name must set it)", "the highest stage to put in force"},
 	{"meshMode", string(Ambient), "ambient or sidecar", "Istio's data-plane mode"},
 	{"clusterProvider", string(Kind), "kind, minikube, existing or local", "how the cluster is made"},
 	{"clusterName", "istio-workshop-<stack>", "lowercase letters, digits and '-', at most 40 characters", "name of the cluster, profile or control plane"},
@@ -212,8 +213,9 @@ func (l *loader) version(key string, withV bool) string {
 var StackStage = regexp.MustCompile(`^step(\d+)$`)
 
 // Load reads the `workshop:*` keys of values (keys as the engine passes them, e.g.
-// "workshop:stage"), applies defaults and validates. The error lists every problem.
-func Load(stack string, values map[string]string) (Config, error) {
+// "workshop:stage"), applies defaults and validates, the stage against rules. The error lists
+// every problem.
+func Load(stack string, values map[string]string, rules Rules) (Config, error) {
 	l := &loader{known: map[string]Setting{}, get: map[string]string{}}
 	for _, s := range Settings {
 		l.known[s.Key] = s
@@ -255,19 +257,16 @@ func Load(stack string, values map[string]string) (Config, error) {
 			v = m[1]
 		} else {
 			l.errs.add("stage", "", fmt.Sprintf("is not set, and stack %q is not named stepN (0–%d): set it with `scripts/pulumi config set %s:stage N --stack %s`",
-				stack, MaxStage, Namespace, stack))
+				stack, rules.Last, Namespace, stack))
 		}
 	}
 	if v != "" {
 		n, err := strconv.Atoi(v)
 		switch {
 		case err != nil:
-			l.errs.add("stage", v, fmt.Sprintf("is not a stage number (0–%d)", MaxStage))
-		case n < 0 || Stage(n) > MaxStage:
-			l.errs.add("stage", v, fmt.Sprintf("is not a stage (0–%d)", MaxStage))
-		case !Stages[n].Available:
-			l.errs.add("stage", v, fmt.Sprintf("(%s) is not available in this version yet: stages 0–%d can be applied; use stack step%d or lower",
-				Stages[n].Title, AvailableUpTo(), AvailableUpTo()))
+			l.errs.add("stage", v, fmt.Sprintf("is not a stage number (0–%d)", rules.Last))
+		case n < 0 || Stage(n) > rules.Last:
+			l.errs.add("stage", v, fmt.Sprintf("is not a stage (0–%d): this version has stages 0–%d; use stack step%d or lower", rules.Last, rules.Last, rules.Last))
 		default:
 			c.Stage = Stage(n)
 		}
@@ -319,8 +318,10 @@ func Load(stack string, values map[string]string) (Config, error) {
 	}
 	c.Auth = l.auth()
 	c.Egress = l.egress()
-	l.checkDryRun(c)
-	l.checkPersonasKeepTheProbes(c)
+	if rules.Check != nil {
+		// With the others, so every problem is said at once: a check skips what is malformed.
+		l.errs = append(l.errs, rules.Check(c)...)
+	}
 	return c, l.errs.err()
 }
 

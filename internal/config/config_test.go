@@ -12,9 +12,9 @@ import (
 )
 
 func TestDefaults(t *testing.T) {
-	c, err := Load("step4", map[string]string{"workshop:stage": fmt.Sprint(AvailableUpTo())})
+	c, err := load("step4", map[string]string{"workshop:stage": "7"})
 	require.NoError(t, err)
-	assert.Equal(t, AvailableUpTo(), c.Stage)
+	assert.Equal(t, Stage(7), c.Stage)
 	assert.Equal(t, Ambient, c.MeshMode)
 	assert.Equal(t, Kind, c.Cluster.Provider)
 	assert.Equal(t, "istio-workshop-step4", c.Cluster.Name)
@@ -26,37 +26,37 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestAStacksNameIsItsStage(t *testing.T) {
-	for stack, want := range map[string]Stage{"step0": 0, "step4": 4, fmt.Sprintf("step%d", AvailableUpTo()): AvailableUpTo()} {
-		c, err := Load(stack, nil)
+	for stack, want := range map[string]Stage{"step0": 0, "step4": 4, "step7": 7} {
+		c, err := load(stack, nil)
 		require.NoError(t, err)
 		assert.Equal(t, want, c.Stage, stack)
 	}
-	c, err := Load("step4", map[string]string{"workshop:stage": "5"})
+	c, err := load("step4", map[string]string{"workshop:stage": "5"})
 	require.NoError(t, err)
 	assert.Equal(t, Stage(5), c.Stage, "a setting moves a stack to another stage (the walk)")
 
-	_, err = Load("dev", nil)
+	_, err = load("dev", nil)
 	require.Error(t, err, "never stage 0 without a word")
-	assert.Contains(t, err.Error(), fmt.Sprintf("workshop:stage is not set, and stack \"dev\" is not named stepN (0–%d): set it with `scripts/pulumi config set workshop:stage N --stack dev`", MaxStage))
-	_, err = Load("dev", map[string]string{"istio-workshop:stage": "5"})
+	assert.Contains(t, err.Error(), fmt.Sprintf("workshop:stage is not set, and stack \"dev\" is not named stepN (0–%d): set it with `scripts/pulumi config set workshop:stage N --stack dev`", testRules.Last))
+	_, err = load("dev", map[string]string{"istio-workshop:stage": "5"})
 	assert.Error(t, err)
-	c, err = Load("dev", map[string]string{"workshop:stage": "3"})
+	c, err = load("dev", map[string]string{"workshop:stage": "3"})
 	require.NoError(t, err)
 	assert.Equal(t, Stage(3), c.Stage)
 
-	_, err = Load("step99", nil)
-	assert.ErrorContains(t, err, fmt.Sprintf(`workshop:stage: "99" is not a stage (0–%d)`, MaxStage))
+	_, err = load("step99", nil)
+	assert.ErrorContains(t, err, fmt.Sprintf(`workshop:stage: "99" is not a stage (0–%d)`, testRules.Last))
 }
 
 func TestOtherNamespacesAreIgnored(t *testing.T) {
-	_, err := Load("step0", map[string]string{"kubernetes:context": "x", "pulumi:disable-default-providers": "[]"})
+	_, err := load("step0", map[string]string{"kubernetes:context": "x", "pulumi:disable-default-providers": "[]"})
 	require.NoError(t, err)
 }
 
 // `pulumi config set stage 5` (no namespace) files the key under the project's name: it used to
 // be ignored, and stage 0 deployed without a word.
 func TestAKeyUnderTheProjectsNameIsRefused(t *testing.T) {
-	_, err := Load("dev", map[string]string{"istio-workshop:stage": "5", "istio-workshop:meshmod": "sidecar"})
+	_, err := load("dev", map[string]string{"istio-workshop:stage": "5", "istio-workshop:meshmod": "sidecar"})
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 	assert.ElementsMatch(t, []string{"istio-workshop:stage", "istio-workshop:meshmod", "stage"}, errs.Keys())
@@ -65,7 +65,7 @@ func TestAKeyUnderTheProjectsNameIsRefused(t *testing.T) {
 }
 
 func TestAnEmptyValueIsRefused(t *testing.T) {
-	_, err := Load("step1", map[string]string{"workshop:meshMode": " ", "workshop:egressHosts": ""})
+	_, err := load("step1", map[string]string{"workshop:meshMode": " ", "workshop:egressHosts": ""})
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 	assert.ElementsMatch(t, []string{"meshMode", "egressHosts"}, errs.Keys())
@@ -73,7 +73,7 @@ func TestAnEmptyValueIsRefused(t *testing.T) {
 }
 
 func TestVersionsAreNormalised(t *testing.T) {
-	c, err := Load("step0", map[string]string{"workshop:istioVersion": "v1.30.2", "workshop:certManagerVersion": "1.20.0"})
+	c, err := load("step0", map[string]string{"workshop:istioVersion": "v1.30.2", "workshop:certManagerVersion": "1.20.0"})
 	require.NoError(t, err)
 	assert.Equal(t, "1.30.2", c.Versions.Istio)
 	assert.Equal(t, "v1.20.0", c.Versions.CertManager)
@@ -82,7 +82,7 @@ func TestVersionsAreNormalised(t *testing.T) {
 func TestExistingCluster(t *testing.T) {
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	require.NoError(t, os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\ncontexts: [{name: ctx, context: {cluster: c, user: u}}]\ncurrent-context: ctx\n"), 0o600))
-	c, err := Load("step0", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kc, "workshop:kubeContext": "ctx"})
+	c, err := load("step0", map[string]string{"workshop:clusterProvider": "existing", "workshop:kubeconfig": kc, "workshop:kubeContext": "ctx"})
 	require.NoError(t, err)
 	assert.Equal(t, Cluster{Provider: Existing, Name: "istio-workshop-step0", Workers: 1, Kubeconfig: kc, Context: "ctx"}, c.Cluster)
 }
@@ -148,7 +148,7 @@ func TestBadConfigurations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load("step0", tc.values)
+			_, err := load("step0", tc.values)
 			require.Error(t, err)
 			var errs Errors
 			require.ErrorAs(t, err, &errs)
@@ -161,23 +161,23 @@ func TestBadConfigurations(t *testing.T) {
 }
 
 func TestEgressHosts(t *testing.T) {
-	c, err := Load("step0", nil)
+	c, err := load("step0", nil)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"httpbin.org"}, c.Egress.Hosts)
 	assert.Equal(t, "example.com", c.Egress.RefusedHost())
 
-	c, err = Load("step0", map[string]string{"workshop:egressHosts": " example.com , api.github.com"})
+	c, err = load("step0", map[string]string{"workshop:egressHosts": " example.com , api.github.com"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"example.com", "api.github.com"}, c.Egress.Hosts)
 	assert.Equal(t, "example.org", c.Egress.RefusedHost(), "the refused host is never a registered one")
 
-	c, err = Load("step0", map[string]string{"workshop:egressHosts": `["httpbin.org","pypi.org"]`})
+	c, err = load("step0", map[string]string{"workshop:egressHosts": `["httpbin.org","pypi.org"]`})
 	require.NoError(t, err, "a YAML list in the stack file")
 	assert.Equal(t, []string{"httpbin.org", "pypi.org"}, c.Egress.Hosts)
 }
 
 func TestDefaultPersonasShowEveryOutcome(t *testing.T) {
-	c, err := Load("step0", nil)
+	c, err := load("step0", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "https://auth.istio-workshop.local", c.Auth.Issuer)
 	assert.Equal(t, "bookinfo", c.Auth.Audience)
@@ -196,24 +196,13 @@ func TestDefaultPersonasShowEveryOutcome(t *testing.T) {
 
 func TestPersonasFromStructuredConfig(t *testing.T) {
 	// A YAML object in the stack file reaches the program as JSON.
-	c, err := Load("step0", map[string]string{"workshop:personas": `{"dana": ["ops", "bookinfo-readers"]}`})
+	c, err := load("step0", map[string]string{"workshop:personas": `{"dana": ["ops", "bookinfo-readers"]}`})
 	require.NoError(t, err)
 	assert.Equal(t, []Persona{{Name: "dana", Groups: []string{"ops", "bookinfo-readers"}}}, c.Auth.Personas)
 }
 
-func TestStagesNotBuiltYetAreRefused(t *testing.T) {
-	if AvailableUpTo() == MaxStage {
-		t.Skip("every stage is available")
-	}
-	next := AvailableUpTo() + 1
-	_, err := Load("step0", map[string]string{"workshop:stage": fmt.Sprint(int(next))})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "is not available in this version yet")
-	assert.Contains(t, err.Error(), Stages[next].Title)
-}
-
 func TestEveryProblemIsReportedTogether(t *testing.T) {
-	_, err := Load("step0", map[string]string{
+	_, err := load("step0", map[string]string{
 		"workshop:stage":           "9",
 		"workshop:meshMode":        "istio",
 		"workshop:clusterProvider": "existing",
@@ -224,13 +213,22 @@ func TestEveryProblemIsReportedTogether(t *testing.T) {
 	assert.ElementsMatch(t, []string{"stage", "meshMode", "kubeconfig", "httpPort"}, errs.Keys())
 }
 
-func TestStageTable(t *testing.T) {
-	for i, s := range Stages {
-		assert.Equal(t, Stage(i), s.Stage, "stages are numbered in order")
-		assert.NotEmpty(t, s.Name)
-		assert.NotEmpty(t, s.Promise)
-	}
-	assert.Equal(t, Stage(7), MaxStage)
+// The registry's rules bound the stage and add their checks to the others' problems.
+func TestTheRegistrysRulesJudgeTheStage(t *testing.T) {
+	rules := Rules{Last: 3, Check: func(c Config) []FieldError {
+		if c.Stage.Includes(2) {
+			return []FieldError{{Key: "meshMode", Value: string(c.MeshMode), Problem: "is refused by stage 2"}}
+		}
+		return nil
+	}}
+	_, err := Load("step4", nil, rules)
+	assert.ErrorContains(t, err, `workshop:stage: "4" is not a stage (0–3): this version has stages 0–3; use stack step3 or lower`)
+	_, err = Load("step2", map[string]string{"workshop:httpPort": "0"}, rules)
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	assert.Equal(t, []string{"httpPort", "meshMode"}, errs.Keys(), "a stage's check is said with the other problems")
+	_, err = Load("step1", nil, rules)
+	assert.NoError(t, err, "a check runs only for the stages in force")
 	assert.True(t, Stage(4).Includes(3))
 	assert.False(t, Stage(2).Includes(3))
 }
@@ -242,33 +240,8 @@ func TestEverySettingHasADefaultThatValidates(t *testing.T) {
 			values["workshop:"+s.Key] = s.Default
 		}
 	}
-	_, err := Load("step0", values)
+	_, err := load("step0", values)
 	require.NoError(t, err)
-}
-
-func TestDryRunNeedsAnIstioThatHonoursIt(t *testing.T) {
-	for _, tc := range []struct {
-		mode    MeshMode
-		version string
-		ok      bool
-	}{
-		{Ambient, "1.31.1", true}, {Ambient, "1.24.0", true}, {Ambient, "1.23.4", false},
-		{Sidecar, "1.10.0", true}, {Sidecar, "1.9.9", false},
-	} {
-		l := &loader{}
-		l.checkDryRun(Config{Stage: 5, MeshMode: tc.mode, Versions: Versions{Istio: tc.version}})
-		if tc.ok {
-			assert.Empty(t, l.errs, "%s %s", tc.mode, tc.version)
-			continue
-		}
-		if assert.Len(t, l.errs, 1, "%s %s", tc.mode, tc.version) {
-			assert.Equal(t, "istioVersion", l.errs[0].Key)
-			assert.Contains(t, l.errs[0].Problem, "does not honour the istio.io/dry-run annotation")
-		}
-	}
-	l := &loader{}
-	l.checkDryRun(Config{Stage: 4, MeshMode: Ambient, Versions: Versions{Istio: "1.20.0"}})
-	assert.Empty(t, l.errs, "below stage 5 there is no dry-run policy")
 }
 
 func TestAnExistingClustersKubeconfigIsReadBeforeAnythingRuns(t *testing.T) {
@@ -280,7 +253,7 @@ func TestAnExistingClustersKubeconfigIsReadBeforeAnythingRuns(t *testing.T) {
 		for i := 0; i < len(kv); i += 2 {
 			values[kv[i]] = kv[i+1]
 		}
-		_, err := Load("step0", values)
+		_, err := load("step0", values)
 		return err
 	}
 	assert.ErrorContains(t, existing("workshop:kubeconfig", dir), "is a directory: name the kubeconfig file (for example "+kc+")")
@@ -288,14 +261,14 @@ func TestAnExistingClustersKubeconfigIsReadBeforeAnythingRuns(t *testing.T) {
 	assert.ErrorContains(t, existing("workshop:kubeconfig", kc), "workshop:kubeContext is required: "+kc+" sets no current-context (it has: a, b)")
 	assert.NoError(t, existing("workshop:kubeconfig", kc, "workshop:kubeContext", "b"))
 
-	_, err := Load("step0", map[string]string{"workshop:clusterProvider": "kind", "workshop:kubeContext": "b"})
+	_, err := load("step0", map[string]string{"workshop:clusterProvider": "kind", "workshop:kubeContext": "b"})
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 	assert.Equal(t, []string{"kubeContext"}, errs.Keys(), "reported under its own key, not kubeconfig's")
 }
 
 func TestEgressHostsAreExternalNames(t *testing.T) {
-	_, err := Load("step6", map[string]string{"workshop:egressHosts": "10.1.2.3,details.bookinfo.svc.cluster.local,api.github.com"})
+	_, err := load("step6", map[string]string{"workshop:egressHosts": "10.1.2.3,details.bookinfo.svc.cluster.local,api.github.com"})
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 	assert.Equal(t, []string{"egressHosts", "egressHosts"}, errs.Keys())
@@ -303,36 +276,10 @@ func TestEgressHostsAreExternalNames(t *testing.T) {
 	assert.Contains(t, err.Error(), `"details.bookinfo.svc.cluster.local" is an in-cluster name`)
 }
 
-func TestPersonasThatContradictTheProbesAreRefused(t *testing.T) {
-	_, err := Load("step5", map[string]string{"workshop:personas": `{"dana": ["beta-testers"]}`})
-	assert.ErrorContains(t, err, "has no member of bookinfo-readers, the group stage 5 admits at the ingress")
-	_, err = Load("step4", map[string]string{"workshop:personas": `{"dana": ["beta-testers"]}`})
-	assert.NoError(t, err, "before stage 5 no group is required")
-	_, err = Load("step4", map[string]string{"workshop:personas": `{"dana": ["bookinfo-readers"], "dana": []}`})
-	assert.ErrorContains(t, err, "names dana twice: JSON keeps only the last")
-}
 
-// The README's settings table lists every setting with its default and allowed values, from the
-// same table the loader uses.
-func TestTheREADMEListsEverySetting(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	require.NoError(t, err)
-	rows := map[string]string{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, "| `workshop:"); ok {
-			key, _, _ := strings.Cut(rest, "`")
-			rows[key] = line
-		}
-	}
-	for _, s := range Settings {
-		row, ok := rows[s.Key]
-		if !assert.True(t, ok, "README has no row for workshop:%s", s.Key) {
-			continue
-		}
-		assert.Contains(t, row, strings.ReplaceAll(s.Allowed, "|", `\|`), "workshop:%s's allowed values", s.Key)
-		if s.Default != "" && s.Key != "personas" {
-			assert.Contains(t, row, "`"+s.Default+"`", "workshop:%s's default", s.Key)
-		}
-	}
-	assert.Len(t, rows, len(Settings), "no row for a setting that does not exist")
+// testRules stand for the registry's: eight stages, no stage checks (package stages tests those).
+var testRules = Rules{Last: 7}
+
+func load(stack string, values map[string]string) (Config, error) {
+	return Load(stack, values, testRules)
 }

@@ -16,7 +16,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add("step2", "workshop:clusterProvider", "existing", "workshop:kubeconfig", "/nonexistent")
 	f.Add("", "workshop:stage", "", "workshop:tokenLifetimeHours", "1e9")
 	f.Fuzz(func(t *testing.T, stack, k1, v1, k2, v2 string) {
-		_, err := Load(stack, map[string]string{k1: v1, k2: v2})
+		_, err := load(stack, map[string]string{k1: v1, k2: v2})
 		if err == nil {
 			return
 		}

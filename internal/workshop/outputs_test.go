@@ -9,10 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/istio-workshop/istio-workshop/components"
-	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // The probes reach the CLI whole: marshalled by the SDK exactly as the program exports them
@@ -20,11 +19,11 @@ import (
 // by the CLI's decoder, they equal what the stages define, field by field.
 func TestProbesSurvivePulumisMarshallingAndTheCLIsDecoder(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
-		for stage := 1; stage <= int(config.MaxStage); stage++ {
+		for stage := 1; stage <= int(stages.Last()); stage++ {
 			t.Run(fmt.Sprintf("%s/%d", mode, stage), func(t *testing.T) {
-				cfg, err := config.Load("step", map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode, "workshop:ingressMutualTLS": "true"})
+				cfg, err := stages.Load("step", map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode, "workshop:ingressMutualTLS": "true"})
 				require.NoError(t, err)
-				want := components.ProbesFor(cfg)
+				want := stages.Probes(cfg)
 				require.NotEmpty(t, want)
 
 				// A resource input goes through the same marshaller as a stack output.

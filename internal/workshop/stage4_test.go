@@ -4,11 +4,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/istio-workshop/istio-workshop/stages"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/istio-workshop/istio-workshop/internal/config"
 )
 
 const (
@@ -98,7 +97,7 @@ func TestEachStageKeepsTheEarlierStagesUnchanged(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			prev, err := run(t, "walk", map[string]string{"workshop:stage": "0", "workshop:meshMode": mode})
 			require.NoError(t, err)
-			for stage := 1; stage <= int(config.AvailableUpTo()); stage++ {
+			for stage := 1; stage <= int(stages.Last()); stage++ {
 				cur, err := run(t, "walk", map[string]string{"workshop:stage": string(rune('0' + stage)), "workshop:meshMode": mode})
 				require.NoError(t, err)
 				for k, inputs := range prev.Resources {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // Program is the workshop's Pulumi program.
@@ -23,15 +23,21 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(ctx.Stack(), values)
+	cfg, err := stages.Load(ctx.Stack(), values)
 	if err != nil {
 		return err // before any resource is registered: a bad config changes nothing
 	}
-	cluster, err := infra.NewCluster(ctx, cfg)
-	if err != nil {
-		return err
+	if len(stages.Charts(cfg)) > 0 {
+		source, note, err := charts.Resolve(cfg.ChartSource, charts.Endpoints(cfg.Versions.GatewayAPI), cfg.Stage)
+		if err != nil {
+			return err // before any resource: offline with no chart copies changes nothing
+		}
+		if note != "" {
+			_ = ctx.Log.Info(note, nil)
+		}
+		cfg.ChartSource = source
 	}
-	clean, err := components.NewCleanCluster(ctx, "clean-cluster", cluster, pulumi.DependsOn([]pulumi.Resource{cluster}))
+	cluster, err := infra.NewCluster(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -44,86 +50,11 @@ func Program(ctx *pulumi.Context) error {
 	ctx.Export(outputs.ClusterName, cluster.Name)
 	ctx.Export(outputs.ContextName, cluster.ContextName)
 	ctx.Export(outputs.Kubeconfig, cluster.Kubeconfig)
-	ctx.Export(outputs.DefaultState, clean.DefaultState)
-	if !cfg.Stage.Includes(1) {
-		return nil
-	}
-	source, note, err := charts.Resolve(cfg.ChartSource, charts.Endpoints(cfg.Versions.GatewayAPI))
-	if err != nil {
-		return err // before any stage: offline with no chart copies changes nothing
-	}
-	if note != "" {
-		_ = ctx.Log.Info(note, nil)
-	}
-	cfg.ChartSource = source
-
-	// Stage 1: Istio, Bookinfo in the mesh, HTTP ingress. The check above must see the cluster
-	// before Istio changes it.
-	mesh, err := components.NewMesh(ctx, "mesh", cfg, cluster, pulumi.DependsOn([]pulumi.Resource{clean}))
-	if err != nil {
+	if _, err := stages.Apply(ctx, cfg, cluster); err != nil {
 		return err
 	}
-	var tls *components.IngressTLS
-	if cfg.Stage.Includes(2) {
-		// Stage 2: cert-manager, the workshop CA and the ingress certificate.
-		certManager, err := components.NewCertManager(ctx, "cert-manager", cfg, cluster, pulumi.DependsOn([]pulumi.Resource{clean}))
-		if err != nil {
-			return err
-		}
-		tls, err = components.NewIngressTLS(ctx, "ingress-tls", cfg, certManager, mesh, pulumi.Provider(cluster.Provider))
-		if err != nil {
-			return err
-		}
-		ctx.Export(outputs.RootCA, tls.RootCA)
-		if cfg.Ingress.MutualTLS {
-			ctx.Export(outputs.ClientCert, tls.ClientCert)
-			ctx.Export(outputs.ClientKey, tls.ClientKey)
-		}
-	}
-	bookinfo, err := components.NewBookinfo(ctx, "bookinfo", cfg, mesh, tls, pulumi.Provider(cluster.Provider))
-	if err != nil {
-		return err
-	}
-	ctx.Export(outputs.ProductPageURL, bookinfo.ProductPageURL)
-	ctx.Export(outputs.Probes, pulumi.ToOutput(components.ProbesFor(cfg)))
-
-	if cfg.Stage.Includes(3) {
-		// Stage 3: mesh-wide STRICT mTLS, and a client outside the mesh to prove it.
-		if _, err := components.NewStrictMTLS(ctx, "strict-mtls", cfg, mesh, pulumi.Provider(cluster.Provider)); err != nil {
-			return err
-		}
-	}
-	if cfg.Stage.Includes(4) {
-		// Stage 4: the stack's own token issuer; every ingress request needs a valid JWT.
-		auth, err := components.NewEndUserAuth(ctx, "end-user-auth", cfg, mesh, pulumi.Provider(cluster.Provider))
-		if err != nil {
-			return err
-		}
-		ctx.Export(outputs.JWKS, auth.JWKS)
-		ctx.Export(outputs.Tokens, auth.Tokens)
-	}
-	if !cfg.Stage.Includes(5) {
-		return nil
-	}
-	// Stage 5: deny by default, allow by identity and claim, route beta testers to v3.
-	authz, err := components.NewAuthorization(ctx, "authorization", cfg, mesh, bookinfo, pulumi.Provider(cluster.Provider))
-	if err != nil {
-		return err
-	}
-	if !cfg.Stage.Includes(6) {
-		return nil
-	}
-	// Stage 6: out of the mesh only to registered hosts, only through the egress gateway.
-	egress, err := components.NewEgress(ctx, "egress", cfg, mesh, authz, pulumi.Provider(cluster.Provider))
-	if err != nil {
-		return err
-	}
-	if cfg.Stage.Includes(7) {
-		// Stage 7: below Istio, pods accept and open only the connections the mesh needs.
-		if _, err := components.NewNetworkPolicies(ctx, "network-policies", cfg, []pulumi.Resource{bookinfo, authz, egress},
-			pulumi.Provider(cluster.Provider)); err != nil {
-			return err
-		}
+	if probes := stages.Probes(cfg); len(probes) > 0 {
+		ctx.Export(outputs.Probes, pulumi.ToOutput(probes))
 	}
 	return nil
 }
@@ -134,7 +65,7 @@ func LoadConfig(stack string) (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
-	return config.Load(stack, values)
+	return stages.Load(stack, values)
 }
 
 // settings are every setting the engine passed to the program (PULUMI_CONFIG holds all of them,

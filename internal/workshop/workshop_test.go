@@ -11,6 +11,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // run executes the program for a stack with the given `workshop:*` settings, against mocks.
@@ -21,7 +22,7 @@ func run(t *testing.T, stack string, values map[string]string) (*mockstack.Stack
 
 // A stack named after a stage needs no setting: its name is its stage.
 func TestAvailableStacksApply(t *testing.T) {
-	for n := config.Stage(0); n <= config.AvailableUpTo(); n++ {
+	for n := config.Stage(0); n <= stages.Last(); n++ {
 		stack := fmt.Sprintf("step%d", n)
 		t.Run(stack, func(t *testing.T) {
 			m, err := run(t, stack, nil)

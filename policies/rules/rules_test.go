@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 // stackObjects runs the workshop program (against mocks) and returns its Kubernetes objects as
@@ -262,7 +262,7 @@ func TestThePackLoads(t *testing.T) {
 
 func TestTheStagesPromisesAreKept(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
-		for stage := 0; stage <= int(config.AvailableUpTo()); stage++ {
+		for stage := 0; stage <= int(stages.Last()); stage++ {
 			objs := stackObjects(t, map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode})
 			s := Stack{Known: true, Stage: stage, Ambient: mode == "ambient"}
 			assert.Empty(t, StagePromises(s).Check(objs), "%s stage %d keeps its promises", mode, stage)
@@ -270,7 +270,7 @@ func TestTheStagesPromisesAreKept(t *testing.T) {
 				continue
 			}
 			// The same objects claimed as one stage further: the next stage's promise is missing.
-			if stage < int(config.AvailableUpTo()) && stage >= 2 {
+			if stage < int(stages.Last()) && stage >= 2 {
 				next := s
 				next.Stage = stage + 1
 				got := StagePromises(next).Check(objs)

@@ -1,4 +1,4 @@
-package images
+package stages
 
 import (
 	"os"
@@ -58,9 +58,8 @@ func rendered(t *testing.T, chart charts.Chart, args ...string) []string {
 func TestTheListHasEveryImageTheChartsRender(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
-			cfg, err := config.Load("step3", map[string]string{"workshop:stage": "3", "workshop:meshMode": mode})
-			require.NoError(t, err)
-			list := For(cfg)
+			cfg := load(t, Last(), config.MeshMode(mode))
+			list := Images(cfg)
 			profile := ""
 			if mode == "ambient" {
 				profile = "ambient"
@@ -88,15 +87,12 @@ func TestTheListHasEveryImageTheChartsRender(t *testing.T) {
 }
 
 func TestLowerStagesNeedFewerImages(t *testing.T) {
-	s0, err := config.Load("step0", nil)
-	require.NoError(t, err)
-	assert.Empty(t, For(s0), "a clean cluster runs nothing of ours")
-	s1, err := config.Load("step1", map[string]string{"workshop:stage": "1", "workshop:meshMode": "sidecar"})
-	require.NoError(t, err)
+	assert.Empty(t, Images(load(t, 0, config.Ambient)), "a clean cluster runs nothing of ours")
+	s1 := load(t, 1, config.Sidecar)
 	// By name, not by a version string that a bump would make pass by itself.
-	for _, image := range For(s1) {
+	for _, image := range Images(s1) {
 		assert.NotContains(t, image, "/ztunnel:", "no ztunnel in sidecar mode")
 		assert.NotContains(t, image, "/cert-manager-", "cert-manager comes with stage 2")
 	}
-	assert.Contains(t, For(s1), versions.Curl, "the probes' client comes with stage 1")
+	assert.Contains(t, Images(s1), versions.Curl, "the probes' client comes with stage 1")
 }

@@ -1,0 +1,29 @@
+package stages
+
+import (
+	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
+)
+
+// Guide is what a presenter says about a stage: the best practices it follows and why, and how
+// to look into it when something is off.
+type Guide struct {
+	Practices []string
+	Commands  []Command
+}
+
+// Command is one troubleshooting command, filled in with the workshop's real names.
+type Command struct {
+	Why  string
+	Run  []string
+	Mode config.MeshMode // "" in both modes
+	// ReadOnly commands are the ones `workshop troubleshoot` runs by itself.
+	ReadOnly bool
+}
+
+func cmd(why string, mode config.MeshMode, readOnly bool, run ...string) Command {
+	return Command{Why: why, Run: run, Mode: mode, ReadOnly: readOnly}
+}
+
+// ingressDeploy is the ingress gateway's Deployment, as kubectl and istioctl name it.
+const ingressDeploy = "deploy/" + names.IngressName
