@@ -9,11 +9,11 @@ import (
 
 // Stage 0: the cluster is checked before anything changes it.
 var cleanCluster = register(Stage{
-	Number:   0,
-	Name:     "clean-cluster",
-	Title:    "A clean cluster",
-	Promise:  "the cluster is in its default state: nodes ready, no Istio, default namespaces only",
-	Settings: []string{"clusterProvider", "clusterName", "workers", "kubeconfig", "kubeContext"},
+	Number:     0,
+	Name:       "clean-cluster",
+	Title:      "A clean cluster",
+	Promise:    "the cluster is in its default state: nodes ready, no Istio, default namespaces only",
+	Settings:   []string{"clusterProvider", "clusterName", "workers", "kubeconfig", "kubeContext"},
 	Components: []string{"CleanCluster"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		clean, err := components.NewCleanCluster(ctx, "clean-cluster", b.Cluster, pulumi.DependsOn([]pulumi.Resource{b.Cluster}))

@@ -15,10 +15,10 @@ const inMeshProbe = "mutual TLS inside the mesh passes"
 
 // Stage 3: mesh-wide STRICT mTLS, and a client outside the mesh to prove it.
 var strictMTLS = register(Stage{
-	Number:  3,
-	Name:    "strict-mtls",
-	Title:   "Mesh-wide STRICT mTLS",
-	Promise: "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused",
+	Number:     3,
+	Name:       "strict-mtls",
+	Title:      "Mesh-wide STRICT mTLS",
+	Promise:    "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused",
 	Components: []string{"StrictMTLS"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		_, err := components.NewStrictMTLS(ctx, "strict-mtls", b.Config, b.Mesh, b.On())

@@ -12,11 +12,11 @@ import (
 
 // Stage 4: the stack's own token issuer; every ingress request needs a valid JWT.
 var endUserAuth = register(Stage{
-	Number:   4,
-	Name:     "end-user-auth",
-	Title:    "End-user JWT authentication",
-	Promise:  "every ingress request needs a valid JWT issued by the stack",
-	Settings: []string{"jwtIssuer", "jwtAudience", "tokenLifetimeHours", "personas"},
+	Number:     4,
+	Name:       "end-user-auth",
+	Title:      "End-user JWT authentication",
+	Promise:    "every ingress request needs a valid JWT issued by the stack",
+	Settings:   []string{"jwtIssuer", "jwtAudience", "tokenLifetimeHours", "personas"},
 	Components: []string{"EndUserAuth"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		auth, err := components.NewEndUserAuth(ctx, "end-user-auth", b.Config, b.Mesh, b.On())

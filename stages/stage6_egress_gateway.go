@@ -14,11 +14,11 @@ import (
 
 // Stage 6: out of the mesh only to registered hosts, only through the egress gateway.
 var egressGateway = register(Stage{
-	Number:   6,
-	Name:     "egress-gateway",
-	Title:    "Egress gateway",
-	Promise:  "outbound traffic leaves only through the egress gateway, to registered hosts",
-	Settings: []string{"egressHosts"},
+	Number:     6,
+	Name:       "egress-gateway",
+	Title:      "Egress gateway",
+	Promise:    "outbound traffic leaves only through the egress gateway, to registered hosts",
+	Settings:   []string{"egressHosts"},
 	Components: []string{"Egress"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		// ztunnel ignores REGISTRY_ONLY (istio/istio#54281): in ambient mode NetworkPolicy stops

@@ -11,10 +11,10 @@ import (
 
 // Stage 7: below Istio, pods accept and open only the connections the mesh needs.
 var networkPolicy = register(Stage{
-	Number:  7,
-	Name:    "network-policy",
-	Title:   "NetworkPolicy",
-	Promise: "pods accept and open only the connections the mesh needs",
+	Number:     7,
+	Name:       "network-policy",
+	Title:      "NetworkPolicy",
+	Promise:    "pods accept and open only the connections the mesh needs",
 	Components: []string{"NetworkPolicies"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		policies := components.DenyAllButTheMesh(b.Config)

@@ -276,7 +276,6 @@ func TestEgressHostsAreExternalNames(t *testing.T) {
 	assert.Contains(t, err.Error(), `"details.bookinfo.svc.cluster.local" is an in-cluster name`)
 }
 
-
 // testRules stand for the registry's: eight stages, no stage checks (package stages tests those).
 var testRules = Rules{Last: 7}
 
