@@ -12,10 +12,13 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/policies/rules"
+	"github.com/istio-workshop/istio-workshop/stages"
 )
 
 func main() {
-	if err := policyx.Main(func(ctx *pulumi.Context) (policyx.PolicyPack, error) { return rules.Pack(stackOf(ctx)) }); err != nil {
+	if err := policyx.Main(func(ctx *pulumi.Context) (policyx.PolicyPack, error) {
+		return rules.Pack(stackOf(ctx), stages.Promises())
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
 
 // Stage is one stage of the workshop. Only Number, Name, Title, Promise and Apply are required.
@@ -44,8 +45,17 @@ type Stage struct {
 	Images func(c config.Config) []string
 	// Charts are the Helm charts it installs.
 	Charts []charts.Chart
+	// Holds is the promise as objects the stack must hold: the policy pack fails a preview that
+	// drops them.
+	Holds *Holds
 	// Guide is what a presenter says about it.
 	Guide Guide
+}
+
+// Holds is a stage's promise as objects: What names them, Kept finds them among a stack's.
+type Holds struct {
+	What string
+	Kept func(objs []objects.Object, s objects.Stack) bool
 }
 
 // Plan is what the stages in force make of objects an earlier stage applies: each stage's Amend
@@ -172,6 +182,17 @@ func Probes(c config.Config) []probe.Probe {
 		}
 	}
 	return probes
+}
+
+// Promises are the stages' promises as objects, for the policy pack.
+func Promises() []objects.Promise {
+	var out []objects.Promise
+	for _, s := range All() {
+		if s.Holds != nil {
+			out = append(out, objects.Promise{Stage: int(s.Number), What: s.Holds.What, Kept: s.Holds.Kept})
+		}
+	}
+	return out
 }
 
 // Images are the container images c's stages run, sorted, without duplicates.

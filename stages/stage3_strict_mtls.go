@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/istio-workshop/istio-workshop/components"
@@ -30,6 +31,15 @@ var strictMTLS = register(Stage{
 		return append(earlier,
 			probe.Probe{Stage: 3, Name: "plaintext from outside the mesh is refused", From: names.OutsideNamespace, URL: url, Expect: probe.Refusal()},
 			probe.Probe{Stage: 3, Name: inMeshProbe, From: names.BookinfoNamespace, URL: url, Expect: probe.Status(200)})
+	},
+	Holds: &Holds{
+		What: "STRICT mutual TLS mesh-wide: a PeerAuthentication in " + names.IstioNamespace + " with mtls.mode STRICT",
+		Kept: func(objs []objects.Object, _ objects.Stack) bool {
+			return objects.AnyObject(objs, "security.istio.io", "PeerAuthentication", names.IstioNamespace, func(o objects.Object) bool {
+				mtls, _ := objects.Field(o.Fields, "spec", "mtls").(map[string]any)
+				return mtls["mode"] == "STRICT"
+			})
+		},
 	},
 	Guide: Guide{
 		Practices: []string{

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/istio-workshop/istio-workshop/components"
@@ -45,6 +46,12 @@ var endUserAuth = register(Stage{
 			probes = append(probes, ingressProbe(c, 4, "a valid token ("+p.Name+") passes", p.Name, 200))
 		}
 		return probes
+	},
+	Holds: &Holds{
+		What: "a token at the ingress: a RequestAuthentication in " + names.IngressNamespace,
+		Kept: func(objs []objects.Object, _ objects.Stack) bool {
+			return objects.AnyObject(objs, "security.istio.io", "RequestAuthentication", names.IngressNamespace, func(objects.Object) bool { return true })
+		},
 	},
 	Guide: Guide{
 		Practices: []string{

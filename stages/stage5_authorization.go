@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/istio-workshop/istio-workshop/policies/objects"
+	securityapi "istio.io/api/security/v1beta1"
+	security "istio.io/client-go/pkg/apis/security/v1"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	networkingapi "istio.io/api/networking/v1"
 
@@ -70,6 +74,15 @@ var authorization = register(Stage{
 				URL: "http://productpage." + names.BookinfoNamespace + ":9080/productpage", Expect: probe.Status(403)},
 			probe.Probe{Stage: 5, Name: "reviews may not call details (not in the call graph)", From: names.BookinfoNamespace, ServiceAccount: "bookinfo-reviews",
 				URL: "http://details." + names.BookinfoNamespace + ":9080/details/0", Expect: probe.Status(403)})
+	},
+	Holds: &Holds{
+		What: "deny by default: an ALLOW AuthorizationPolicy without rules in " + names.BookinfoNamespace,
+		Kept: func(objs []objects.Object, _ objects.Stack) bool {
+			return objects.AnyObject(objs, "security.istio.io", "AuthorizationPolicy", names.BookinfoNamespace, func(o objects.Object) bool {
+				var ap security.AuthorizationPolicy
+				return o.Decode(&ap) == nil && ap.Spec.GetAction() == securityapi.AuthorizationPolicy_ALLOW && len(ap.Spec.GetRules()) == 0
+			})
+		},
 	},
 	Guide: Guide{
 		Practices: []string{

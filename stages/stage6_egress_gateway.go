@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -46,6 +47,23 @@ var egressGateway = register(Stage{
 				URL: "https://" + c.Egress.RefusedHost() + "/", Expect: refused})
 	},
 	Charts: []charts.Chart{charts.IstioGateway}, // the egress gateway in sidecar mode
+	Holds: &Holds{
+		What: "egress only to registered hosts: a ServiceEntry in " + names.EgressNamespace + ", and REGISTRY_ONLY (sidecar mode: a Sidecar in " + names.IstioNamespace +
+			"; ambient mode: an egress NetworkPolicy in " + names.BookinfoNamespace + ")",
+		Kept: func(objs []objects.Object, s objects.Stack) bool {
+			registered := objects.AnyObject(objs, "networking.istio.io", "ServiceEntry", names.EgressNamespace, func(objects.Object) bool { return true })
+			if s.Ambient {
+				return registered && objects.AnyObject(objs, "networking.k8s.io", "NetworkPolicy", names.BookinfoNamespace, func(o objects.Object) bool {
+					var np netv1.NetworkPolicy
+					return o.Decode(&np) == nil && objects.HasPolicyType(np, netv1.PolicyTypeEgress)
+				})
+			}
+			return registered && objects.AnyObject(objs, "networking.istio.io", "Sidecar", names.IstioNamespace, func(o objects.Object) bool {
+				policy, _ := objects.Field(o.Fields, "spec", "outboundTrafficPolicy").(map[string]any)
+				return policy["mode"] == "REGISTRY_ONLY"
+			})
+		},
+	},
 	Guide: Guide{
 		Practices: []string{
 			"Let workloads reach only the hosts you registered (ServiceEntry) and only through one egress gateway, where you can audit and authorize.",

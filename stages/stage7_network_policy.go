@@ -1,7 +1,9 @@
 package stages
 
 import (
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/config"
@@ -30,6 +32,16 @@ var networkPolicy = register(Stage{
 	Probes: func(c config.Config, earlier []probe.Probe) []probe.Probe {
 		return append(earlier, probe.Probe{Stage: 7, Name: "the egress client may not open Bookinfo (NetworkPolicy)", From: names.EgressClientNamespace,
 			URL: "http://productpage." + names.BookinfoNamespace + ":9080/productpage", Expect: probe.Drop()})
+	},
+	Holds: &Holds{
+		What: "default deny below the mesh: a NetworkPolicy in " + names.BookinfoNamespace + " selecting every pod, for ingress and egress, allowing nothing",
+		Kept: func(objs []objects.Object, _ objects.Stack) bool {
+			return objects.AnyObject(objs, "networking.k8s.io", "NetworkPolicy", names.BookinfoNamespace, func(o objects.Object) bool {
+				var np netv1.NetworkPolicy
+				return o.Decode(&np) == nil && len(np.Spec.PodSelector.MatchLabels)+len(np.Spec.PodSelector.MatchExpressions) == 0 &&
+					objects.HasPolicyType(np, netv1.PolicyTypeIngress) && objects.HasPolicyType(np, netv1.PolicyTypeEgress) && len(np.Spec.Ingress)+len(np.Spec.Egress) == 0
+			})
+		},
 	},
 	Guide: Guide{
 		Practices: []string{

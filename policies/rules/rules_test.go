@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
-	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/workshop"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/istio-workshop/istio-workshop/stages"
 )
 
@@ -27,7 +27,7 @@ func stackObjects(t *testing.T, values map[string]string) []Object {
 	var objs []Object
 	for key, inputs := range s.Resources {
 		typ, name, _ := strings.Cut(key, " ")
-		if o, ok := NewObject("urn:"+name, typ, Plain(resource.FromResourcePropertyMap(inputs))); ok {
+		if o, ok := objects.NewObject("urn:"+name, typ, objects.Plain(resource.FromResourcePropertyMap(inputs))); ok {
 			objs = append(objs, o)
 		}
 	}
@@ -80,7 +80,7 @@ func fromYAML(t *testing.T, docs string) []Object {
 		if !strings.Contains(gv, "/") {
 			gv = "core/" + gv
 		}
-		o, ok := NewObject(fmt.Sprintf("urn:%d", i), "kubernetes:"+gv+":"+fields["kind"].(string), fields)
+		o, ok := objects.NewObject(fmt.Sprintf("urn:%d", i), "kubernetes:"+gv+":"+fields["kind"].(string), fields)
 		require.True(t, ok)
 		out = append(out, o)
 	}
@@ -254,7 +254,7 @@ spec: {template: {spec: {containers: [{name: istio-proxy, image: auto}]}}}`)
 }
 
 func TestThePackLoads(t *testing.T) {
-	pack, err := Pack(Stack{Known: true, Stage: 5})
+	pack, err := Pack(Stack{Known: true, Stage: 5}, stages.Promises())
 	require.NoError(t, err)
 	assert.Equal(t, PackName, pack.Name())
 	assert.Len(t, pack.Policies(), len(Rules)+1, "the object rules and the stage's promises")
@@ -265,7 +265,7 @@ func TestTheStagesPromisesAreKept(t *testing.T) {
 		for stage := 0; stage <= int(stages.Last()); stage++ {
 			objs := stackObjects(t, map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode})
 			s := Stack{Known: true, Stage: stage, Ambient: mode == "ambient"}
-			assert.Empty(t, StagePromises(s).Check(objs), "%s stage %d keeps its promises", mode, stage)
+			assert.Empty(t, StagePromises(s, stages.Promises()).Check(objs), "%s stage %d keeps its promises", mode, stage)
 			if stage == 0 {
 				continue
 			}
@@ -273,20 +273,13 @@ func TestTheStagesPromisesAreKept(t *testing.T) {
 			if stage < int(stages.Last()) && stage >= 2 {
 				next := s
 				next.Stage = stage + 1
-				got := StagePromises(next).Check(objs)
+				got := StagePromises(next, stages.Promises()).Check(objs)
 				require.Len(t, got, 1, "%s stage %d objects claimed as stage %d", mode, stage, stage+1)
 				assert.Contains(t, got[0].Message, fmt.Sprintf("stage %d promises ", stage+1))
 			}
 		}
 	}
-	assert.Empty(t, StagePromises(Stack{}).Check(nil), "an unknown stage is not judged")
-}
-
-func TestTheRulesNameTheProgramsNamespaces(t *testing.T) {
-	assert.Equal(t, names.IstioNamespace, istioNamespace)
-	assert.Equal(t, names.IngressNamespace, ingressNamespace)
-	assert.Equal(t, names.BookinfoNamespace, bookinfoNamespace)
-	assert.Equal(t, names.EgressNamespace, egressNamespace)
+	assert.Empty(t, StagePromises(Stack{}, stages.Promises()).Check(nil), "an unknown stage is not judged")
 }
 
 // A fresh stack's preview leaves some values unknown: the pack must not conclude from their
@@ -307,8 +300,8 @@ spec: {rules: [{from: [{source: {requestPrincipals: ["https://auth.example/*"]}}
 
 	known := property.NewMap(map[string]property.Value{"a": property.New("x")})
 	unknown := property.NewMap(map[string]property.Value{"metadata": property.New(map[string]property.Value{"namespace": property.New(property.Computed)})})
-	assert.False(t, HasUnknowns(known))
-	assert.True(t, HasUnknowns(unknown))
+	assert.False(t, objects.HasUnknowns(known))
+	assert.True(t, objects.HasUnknowns(unknown))
 }
 
 // The preview of a new stack whose cluster does not exist yet gives the pack the objects with no
@@ -317,11 +310,11 @@ func TestAnObjectWithoutPropertiesIsNotJudged(t *testing.T) {
 	ra := policyx.AnalyzerResource{URN: "urn:ra", Type: "kubernetes:security.istio.io/v1:RequestAuthentication", Properties: property.NewMap(nil)}
 	pa := policyx.AnalyzerResource{URN: "urn:pa", Type: "kubernetes:security.istio.io/v1:PeerAuthentication", Properties: property.NewMap(nil)}
 	ap := policyx.AnalyzerResource{URN: "urn:ap", Type: "kubernetes:security.istio.io/v1:AuthorizationPolicy", Properties: property.NewMap(nil)}
-	objs := objects([]policyx.AnalyzerResource{ra, pa, ap})
+	objs := analyzed([]policyx.AnalyzerResource{ra, pa, ap})
 	require.Len(t, objs, 3)
 	for _, o := range objs {
 		assert.True(t, o.Partial, o.URN)
 	}
 	assert.Empty(t, check(objs), "no rule concludes from what it cannot see")
-	assert.Empty(t, StagePromises(Stack{Known: true, Stage: 4}).Check(objs), "stage 3 and 4's objects are there, their values not known yet")
+	assert.Empty(t, StagePromises(Stack{Known: true, Stage: 4}, stages.Promises()).Check(objs), "stage 3 and 4's objects are there, their values not known yet")
 }

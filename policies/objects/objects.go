@@ -1,11 +1,13 @@
-// Package rules is the workshop's policy pack: Istio and Kubernetes security best practices,
-// checked on the Kubernetes objects of a Pulumi preview. The rules see plain objects (as
-// Kubernetes would store them) and decode the ones they judge into the upstream typed structs.
-package rules
+// Package objects is how the policy pack sees a stack: its Kubernetes objects as plain values (as
+// Kubernetes would store them), and the stages' promises as objects the stack must hold. It has
+// no policy-SDK dependency, so the stages can declare their promises with it.
+package objects
 
 import (
 	"encoding/json"
 	"strings"
+
+	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 )
@@ -127,4 +129,54 @@ func plainValue(v property.Value) (any, bool) {
 		return Plain(v.AsMap()), true
 	}
 	return nil, false
+}
+
+// Stack is what the pack knows of the stack it checks: its stage and mesh mode, from the stack's
+// configuration. Known is false when the stage cannot be told (then only the object rules run).
+type Stack struct {
+	Known   bool
+	Stage   int
+	Ambient bool
+}
+
+// Promise is one stage's promise as objects the stack must hold: the policy pack fails a preview
+// that drops them, even where no object it keeps is wrong.
+type Promise struct {
+	Stage int
+	What  string
+	Kept  func(objs []Object, s Stack) bool
+}
+
+// AnyObject: some object of the kind in namespace satisfies ok, or might once its values are
+// known (a Partial one is given the benefit of the doubt: the up checks it again).
+func AnyObject(objs []Object, group, kind, namespace string, ok func(Object) bool) bool {
+	for _, o := range objs {
+		if o.Is(group, kind) && (o.Partial || o.Namespace == namespace && ok(o)) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasPolicyType reports whether the NetworkPolicy covers direction t.
+func HasPolicyType(np netv1.NetworkPolicy, t netv1.PolicyType) bool {
+	for _, p := range np.Spec.PolicyTypes {
+		if p == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Field is the value at the path of nested maps, or nil.
+func Field(m map[string]any, path ...string) any {
+	var v any = m
+	for _, k := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
 }
