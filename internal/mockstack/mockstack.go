@@ -55,23 +55,48 @@ func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	s.mu.Unlock()
 	out := args.Inputs.Copy()
-	switch args.TypeToken {
-	case "workshop:index:KindCluster", "workshop:index:LocalControlPlane", "workshop:index:MinikubeProfile", "workshop:index:ExistingCluster":
-		out["kubeconfig"] = resource.MakeSecret(resource.NewStringProperty("apiVersion: v1\nkind: Config\n"))
-		out["contextName"] = resource.NewStringProperty("ctx-" + args.Name)
-	case "workshop:index:CertificateAuthority", "workshop:index:ClientCertificate":
-		out["certPem"] = resource.NewStringProperty("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-		out["keyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"))
-	case "workshop:index:SigningKey":
-		out["privateKeyPem"] = resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\n" + args.Name + "\n-----END PRIVATE KEY-----\n"))
-		out["jwks"] = resource.NewStringProperty(`{"keys":[{"kty":"RSA","kid":"` + args.Name + `"}]}`)
-	case "workshop:index:Token":
-		out["token"] = resource.MakeSecret(resource.NewStringProperty("eyJ." + args.Name + ".sig"))
-	case "workshop:index:ClusterCheck":
-		out["defaultState"] = resource.NewBoolProperty(true)
-		out["nodes"] = resource.NewNumberProperty(2)
+	if answer, ok := ProviderOutputs[args.TypeToken]; ok {
+		maps.Copy(out, answer(args.Name))
 	}
 	return args.Name + "-id", out, nil
+}
+
+// ProviderOutputs are the outputs the workshop provider adds to a resource's inputs, by type:
+// what the program reads of them. The provider's own tests hold them to its schema (names and
+// secrecy), so the mocks cannot drift from the real provider.
+var ProviderOutputs = map[string]func(name string) resource.PropertyMap{
+	"workshop:index:KindCluster":          clusterOutputs,
+	"workshop:index:LocalControlPlane":    clusterOutputs,
+	"workshop:index:MinikubeProfile":      clusterOutputs,
+	"workshop:index:ExistingCluster":      clusterOutputs,
+	"workshop:index:CertificateAuthority": keyPairOutputs,
+	"workshop:index:ClientCertificate":    keyPairOutputs,
+	"workshop:index:SigningKey": func(name string) resource.PropertyMap {
+		return resource.PropertyMap{
+			"privateKeyPem": resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\n" + name + "\n-----END PRIVATE KEY-----\n")),
+			"jwks":          resource.NewStringProperty(`{"keys":[{"kty":"RSA","kid":"` + name + `"}]}`),
+		}
+	},
+	"workshop:index:Token": func(name string) resource.PropertyMap {
+		return resource.PropertyMap{"token": resource.MakeSecret(resource.NewStringProperty("eyJ." + name + ".sig"))}
+	},
+	"workshop:index:ClusterCheck": func(string) resource.PropertyMap {
+		return resource.PropertyMap{"defaultState": resource.NewBoolProperty(true), "nodes": resource.NewNumberProperty(2)}
+	},
+}
+
+func clusterOutputs(name string) resource.PropertyMap {
+	return resource.PropertyMap{
+		"kubeconfig":  resource.MakeSecret(resource.NewStringProperty("apiVersion: v1\nkind: Config\n")),
+		"contextName": resource.NewStringProperty("ctx-" + name),
+	}
+}
+
+func keyPairOutputs(string) resource.PropertyMap {
+	return resource.PropertyMap{
+		"certPem": resource.NewStringProperty("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+		"keyPem":  resource.MakeSecret(resource.NewStringProperty("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")),
+	}
 }
 
 // TypeAndName turns a URN (urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME) into "TYPE NAME", the
