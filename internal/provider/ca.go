@@ -2,15 +2,9 @@ package provider
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"time"
 
+	"github.com/istio-workshop/istio-workshop/internal/pki"
 	"github.com/pulumi/pulumi-go-provider/infer"
 )
 
@@ -44,7 +38,7 @@ func (CertificateAuthority) Create(ctx context.Context, req infer.CreateRequest[
 	if req.DryRun {
 		return infer.CreateResponse[CertificateAuthorityState]{ID: req.Name, Output: state}, nil
 	}
-	certPEM, keyPEM, err := NewRootCA(req.Inputs.CommonName, time.Duration(req.Inputs.ValidityDays)*24*time.Hour)
+	certPEM, keyPEM, err := pki.RootCA(req.Inputs.CommonName, time.Duration(req.Inputs.ValidityDays)*24*time.Hour)
 	if err != nil {
 		return infer.CreateResponse[CertificateAuthorityState]{}, err
 	}
@@ -55,36 +49,4 @@ func (CertificateAuthority) Create(ctx context.Context, req infer.CreateRequest[
 // Delete has nothing to remove: the key lived only in the stack's (encrypted) state.
 func (CertificateAuthority) Delete(context.Context, infer.DeleteRequest[CertificateAuthorityState]) (infer.DeleteResponse, error) {
 	return infer.DeleteResponse{}, nil
-}
-
-// NewRootCA makes a self-signed CA certificate and its key, PEM encoded.
-func NewRootCA(commonName string, validity time.Duration) (certPEM, keyPEM string, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
-	if err != nil {
-		return "", "", err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: commonName, Organization: []string{"istio-workshop"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(validity),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLen:            1,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return "", "", err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})), nil
 }

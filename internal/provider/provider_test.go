@@ -2,14 +2,10 @@ package provider
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/blang/semver"
 	p "github.com/pulumi/pulumi-go-provider"
@@ -192,23 +188,6 @@ func TestClusterCheckProblems(t *testing.T) {
 	assert.Equal(t, []string{"it has no nodes"}, ClusterCheckState{}.problems())
 }
 
-func TestNewRootCA(t *testing.T) {
-	certPEM, keyPEM, err := NewRootCA("workshop root", 24*time.Hour)
-	require.NoError(t, err)
-	block, _ := pem.Decode([]byte(certPEM))
-	require.NotNil(t, block)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	assert.True(t, cert.IsCA)
-	assert.Equal(t, "workshop root", cert.Subject.CommonName)
-	assert.NoError(t, cert.CheckSignatureFrom(cert), "self-signed")
-	kb, _ := pem.Decode([]byte(keyPEM))
-	require.NotNil(t, kb)
-	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
-	require.NoError(t, err)
-	assert.True(t, key.(*ecdsa.PrivateKey).PublicKey.Equal(cert.PublicKey), "the key belongs to the certificate")
-}
-
 func TestMeshModeGuardRefusesAnInPlaceSwitch(t *testing.T) {
 	urn := presource.NewURN("test", "istio-workshop", "", tokens.Type("workshop:index:MeshModeGuard"), "mesh-mode")
 	resp, err := server(t).Check(p.CheckRequest{Urn: urn,
@@ -229,25 +208,4 @@ func TestMeshModeGuardRefusesAnInPlaceSwitch(t *testing.T) {
 	resp, err = server(t).Check(p.CheckRequest{Urn: urn, Inputs: property.NewMap(map[string]property.Value{"mode": property.New("sidecar")})})
 	require.NoError(t, err)
 	assert.Empty(t, resp.Failures, "a new stack may choose either mode")
-}
-
-func TestClientCertificateChainsToTheRootCA(t *testing.T) {
-	caPEM, caKey, err := NewRootCA("root", time.Hour)
-	require.NoError(t, err)
-	certPEM, _, err := NewClientCertificate(caPEM, caKey, "participant", time.Hour)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	require.True(t, pool.AppendCertsFromPEM([]byte(caPEM)))
-	block, _ := pem.Decode([]byte(certPEM))
-	cert, err := x509.ParseCertificate(block.Bytes)
-	require.NoError(t, err)
-	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	assert.NoError(t, err, "a client certificate the gateway accepts")
-
-	otherCA, _, err := NewRootCA("other", time.Hour)
-	require.NoError(t, err)
-	other := x509.NewCertPool()
-	require.True(t, other.AppendCertsFromPEM([]byte(otherCA)))
-	_, err = cert.Verify(x509.VerifyOptions{Roots: other, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	assert.Error(t, err, "not trusted by another CA")
 }
