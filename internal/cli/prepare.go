@@ -11,7 +11,7 @@ import (
 
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/provider"
+	"github.com/istio-workshop/istio-workshop/internal/images"
 	"github.com/istio-workshop/istio-workshop/stages"
 )
 
@@ -19,7 +19,7 @@ import (
 var (
 	moduleDir      = charts.ModuleDir
 	downloadCharts = charts.Download
-	preload        = provider.Preload
+	preload        = images.Preload
 	dockerImages   = localImages
 )
 

@@ -1,4 +1,6 @@
-package provider
+// Package images pre-loads the images a workshop runs into its kind nodes, so a room of laptops
+// does not pull them over the venue's network.
+package images
 
 import (
 	"context"
