@@ -17,7 +17,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
-// TestEveryStackFromEmpty is the matrix: every stack, step0 to step7, in both mesh modes, applied
+// TestEveryStackFromEmpty is the matrix: every stage's stack, from the registry, in both mesh modes, applied
 // to an empty cluster (one shared local control plane) through the real CLI. Each up makes
 // exactly the stage's resources (the set the same program registers under Pulumi's mocks), every
 // Kubernetes object of the state is in the cluster as the stack set it (workshop verify), a
@@ -30,7 +30,7 @@ func TestEveryStackFromEmpty(t *testing.T) {
 	before := harness.Snapshot(t, kc)
 
 	for _, mode := range []string{"ambient", "sidecar"} {
-		for n := range 8 {
+		for n := range int(stages.Last()) + 1 {
 			stage := strconv.Itoa(n)
 			t.Run(mode+"/step"+stage, func(t *testing.T) {
 				p := harness.NewProject(t)

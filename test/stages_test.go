@@ -69,9 +69,12 @@ func TestStageWalk(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
 			p := harness.NewProject(t)
-			for _, n := range []string{"0", "1", "2", "3", "4", "5", "6", "7"} {
-				p.WriteStack("step"+n, stackOn(kc, n, mode))
+			var every []string // every stage of the registry, in order
+			for _, s := range stages.All() {
+				every = append(every, strconv.Itoa(int(s.Number)))
+				p.WriteStack("step"+every[len(every)-1], stackOn(kc, every[len(every)-1], mode))
 			}
+			last := every[len(every)-1]
 			p.MustPulumi("stack", "init", "step0")
 			p.MustPulumi("up", "--yes", "--stack", "step0")
 			file := func(n string) string { return p.Dir + "/stacks/Pulumi.step" + n + ".yaml" }
@@ -84,7 +87,7 @@ func TestStageWalk(t *testing.T) {
 			if mode == "ambient" {
 				updates["5"] = append(updates["5"], "Namespace::bookinfo")
 			}
-			for _, n := range []string{"1", "2", "3", "4", "5", "6", "7"} {
+			for _, n := range every[1:] {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
 				assert.Greater(t, ops["create"], 0, "stage %s creates its resources", n)
@@ -125,9 +128,9 @@ func TestStageWalk(t *testing.T) {
 			rootCA, _ := outputs["rootCa"].(string)
 			assert.True(t, strings.HasPrefix(rootCA, "-----BEGIN CERTIFICATE-----"), "the root CA is an output for curl --cacert")
 			assert.Equal(t, base64.StdEncoding.EncodeToString([]byte(rootCA)), caInCluster, "the issuer signs with that CA")
-			loaded, err := stages.Load("step0", stackOn(kc, "7", mode))
+			loaded, err := stages.Load("step0", stackOn(kc, last, mode))
 			require.NoError(t, err)
-			assert.Equal(t, stages.Probes(loaded), p.Outputs(t, "step0").Probes, "the stack exports stage 7's probes, whole")
+			assert.Equal(t, stages.Probes(loaded), p.Outputs(t, "step0").Probes, "the stack exports the last stage's probes, whole")
 
 			// Stage 4: the ingress trusts the stack's JWKS; its tokens verify against it.
 			jwks, _ := outputs["jwks"].(string)
@@ -213,7 +216,7 @@ func TestStageWalk(t *testing.T) {
 
 			// Switching the data-plane mode in place is refused before anything changes.
 			other := map[string]string{"ambient": "sidecar", "sidecar": "ambient"}[mode]
-			p.WriteStack("switch", stackOn(kc, "7", other))
+			p.WriteStack("switch", stackOn(kc, last, other))
 			for _, cmd := range [][]string{{"preview"}, {"up", "--yes", "--skip-preview"}} {
 				r := p.Pulumi(append(cmd, "--stack", "step0", "--config-file", p.Dir+"/stacks/Pulumi.switch.yaml")...)
 				require.Error(t, r.Err, r.String())
@@ -221,16 +224,16 @@ func TestStageWalk(t *testing.T) {
 			}
 
 			// The policy pack runs on the preview and finds nothing to stop.
-			pol := p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("7"), "--policy-pack", harness.Root()+"/policies")
+			pol := p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file(last), "--policy-pack", harness.Root()+"/policies")
 			assert.Contains(t, pol.Stdout, "istio-workshop@v1.0.0", "the pack ran")
 			assert.NotContains(t, pol.Stdout, "[mandatory]")
 			assert.NotContains(t, pol.Stdout, "[advisory]")
-			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file("7"))
+			again := p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file(last))
 			assert.NotContains(t, again.Stdout, "updated")
 			assert.NotContains(t, again.Stdout, "replaced")
 
-			// Back 7 -> 0: each move only removes its stage (and undoes the updates it stated).
-			for n := 7; n >= 1; n-- {
+			// Back to 0: each move only removes its stage (and undoes the updates it stated).
+			for n := int(stages.Last()); n >= 1; n-- {
 				prev := strconv.Itoa(n - 1)
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(prev))
 				ops, other := previewOps(t, preview.Stdout)

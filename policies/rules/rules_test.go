@@ -47,7 +47,7 @@ func check(objs []Object) []Violation {
 func TestTheProjectsStacksPass(t *testing.T) {
 	variants := []map[string]string{{}, {"workshop:ingressMutualTLS": "true"}, {"workshop:plainHTTP": "closed"}}
 	for _, mode := range []string{"ambient", "sidecar"} {
-		for stage := 0; stage <= 7; stage++ {
+		for stage := 0; stage <= int(stages.Last()); stage++ {
 			for _, extra := range variants {
 				values := map[string]string{"workshop:stage": fmt.Sprint(stage), "workshop:meshMode": mode}
 				for k, v := range extra {
