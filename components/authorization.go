@@ -1,7 +1,8 @@
 package components
 
 import (
-	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
+	"path/filepath"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	networkingapi "istio.io/api/networking/v1"
 	securityapi "istio.io/api/security/v1beta1"
@@ -11,10 +12,14 @@ import (
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
+
+	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
+	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
 // Principal is the SPIFFE-style identity Istio gives a service account.
@@ -141,7 +146,7 @@ type Authorization struct {
 // NewAuthorization applies the ingress and Bookinfo policies, and in ambient mode the Gateway API
 // CRDs and the namespace's waypoint that the L7 policies run on. (config refuses an Istio that
 // would mishandle the dry-run policy, before anything changes.)
-func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, bookinfo *Bookinfo, opts ...pulumi.ResourceOption) (*Authorization, error) {
+func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, mesh *Mesh, bookinfo *Bookinfo, opts ...pulumi.ResourceOption) (*Authorization, error) {
 	a := &Authorization{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Authorization", name, a, opts...); err != nil {
 		return nil, err
@@ -149,13 +154,21 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 	under := []pulumi.ResourceOption{pulumi.Parent(a)}
 	after := append([]pulumi.Resource{bookinfo.Namespace, mesh.IngressNamespace}, mesh.Istio...)
 	if cfg.MeshMode == config.Ambient {
-		files, err := charts.GatewayAPICRDs(cfg.ChartSource, cfg.Versions.GatewayAPI)
+		// The standard channel, from the configured release's module: its CRDs as a bundle, and
+		// the admission policy the release ships beside them (it refuses experimental CRDs over
+		// standard ones) as an object of its own.
+		module := versions.GatewayAPIModulePath + "@" + cfg.Versions.GatewayAPI
+		crds, err := newCRDBundle(ctx, "gateway-api", cluster, module, []string{"config/crd/standard/gateway.networking.k8s.io_[^v]*.yaml"}, under...)
 		if err != nil {
 			return nil, err
 		}
-		crds, err := yamlv2.NewConfigGroup(ctx, "gateway-api", &yamlv2.ConfigGroupArgs{Files: pulumi.ToStringArray(files)},
-			append(under, removeOnDestroy())...)
+		dir, err := charts.ModuleDir(module)
 		if err != nil {
+			return nil, err
+		}
+		if _, err := yamlv2.NewConfigFile(ctx, "gateway-api-safe-upgrades", &yamlv2.ConfigFileArgs{
+			File: pulumi.String(filepath.Join(dir, "config", "crd", "standard", "gateway.networking.k8s.io_vap_safeupgrades.yaml")),
+		}, append(under, pulumi.DependsOn([]pulumi.Resource{crds}))...); err != nil {
 			return nil, err
 		}
 		a.GatewayAPI = crds

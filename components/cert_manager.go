@@ -7,15 +7,18 @@ import (
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
 // CertManagerNamespace holds cert-manager and the workshop's CA secret.
 const CertManagerNamespace = "cert-manager"
 
-// CertManager is cert-manager from its official chart, CRDs included, pinned.
+// CertManager is cert-manager from its official chart, pinned, with its CRDs as a CRDBundle.
 type CertManager struct {
 	pulumi.ResourceState
-	// Chart ships the CRDs: every cert-manager resource depends on it.
+	// CRDs are cert-manager's CRDs, from the release's module; Chart is the controllers. Every
+	// cert-manager resource depends on both.
+	CRDs  pulumi.Resource
 	Chart *helmv4.Chart
 }
 
@@ -39,14 +42,19 @@ func NewCertManager(ctx *pulumi.Context, name string, cfg config.Config, cluster
 	args.Name = pulumi.String("cert-manager")
 	args.Namespace = pulumi.String(CertManagerNamespace)
 	args.Values = pulumi.Map{
-		"crds":            pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(false)},
+		"crds":            pulumi.Map{"enabled": pulumi.Bool(false)}, // the CRDBundle applies them
 		"image":           image,
 		"webhook":         pulumi.Map{"image": image},
 		"cainjector":      pulumi.Map{"image": image},
 		"acmesolver":      pulumi.Map{"image": image},
 		"startupapicheck": pulumi.Map{"enabled": pulumi.Bool(false)}, // a Helm hook: Chart does not run hooks
 	}
-	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns}), removeOnDestroy(), settleFreeServices())...)
+	c.CRDs, err = newCRDBundle(ctx, "cert-manager-crds", cluster, versions.CertManagerModulePath+"@"+cfg.Versions.CertManager,
+		[]string{"deploy/crds/cert-manager.io_*.yaml", "deploy/crds/acme.cert-manager.io_*.yaml"}, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns, c.CRDs}), settleFreeServices())...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
-// Mesh is Istio from its official Helm charts: base (the CRDs) first; then istiod and, in
+// Mesh is Istio from its official Helm charts: the CRDs (the base chart's content, as a
+// CRDBundle) first; then istiod and, in
 // ambient mode, istio-cni and ztunnel side by side (none of them needs another to install, and
 // each becomes ready once istiod is); then the ingress gateway, whose pod istiod's webhook
 // injects. Waiting for each chart in turn, as `helm install --wait` scripts do, only adds up the
@@ -22,8 +23,9 @@ type Mesh struct {
 	pulumi.ResourceState
 
 	Mode config.MeshMode
-	// Base installs the Istio CRDs.
-	Base *helmv4.Chart
+	// CRDs are Istio's CRDs (the base chart holds nothing else; the workshop provider applies
+	// them from the pinned module instead, so the state holds their hashes, not their schemas).
+	CRDs pulumi.Resource
 	// Istio is what an Istio custom resource needs before it is applied: the CRDs, and istiod,
 	// which serves the webhook that validates it (the base chart's webhook fails closed).
 	Istio []pulumi.Resource
@@ -68,9 +70,8 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		return istioChart(ctx, cfg, release, c, ns, values, append(under, pulumi.DependsOn(after))...)
 	}
 
-	m.Base, err = chart("istio-base", charts.IstioBase, names.IstioNamespace, pulumi.Map{
-		"global": image, "base": webhook,
-	}, systemNS)
+	m.CRDs, err = newCRDBundle(ctx, "istio-crds", cluster, charts.IstioBase.Module, []string{charts.IstioBase.Path + "/files/crd-all.gen.yaml"},
+		pulumi.Parent(m), pulumi.DependsOn([]pulumi.Resource{guard}))
 	if err != nil {
 		return nil, err
 	}
@@ -78,20 +79,20 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		"profile": profile, "global": image, "base": webhook,
 		// One replica is plenty for a workshop; an HPA would need a metrics server.
 		"pilot": pulumi.Map{"autoscaleEnabled": pulumi.Bool(false)},
-	}, m.Base)
+	}, m.CRDs, systemNS)
 	if err != nil {
 		return nil, err
 	}
-	m.Istio = []pulumi.Resource{m.Base, istiod}
+	m.Istio = []pulumi.Resource{m.CRDs, istiod}
 	m.Ready = []pulumi.Resource{istiod}
 	if cfg.MeshMode == config.Ambient {
-		cni, err := chart("istio-cni", charts.IstioCNI, names.IstioNamespace, pulumi.Map{"profile": profile, "global": image}, m.Base)
+		cni, err := chart("istio-cni", charts.IstioCNI, names.IstioNamespace, pulumi.Map{"profile": profile, "global": image}, m.CRDs, systemNS)
 		if err != nil {
 			return nil, err
 		}
 		ztunnel, err := chart("ztunnel", charts.Ztunnel, names.IstioNamespace, pulumi.Map{
 			"profile": profile, "hub": image["hub"], "tag": image["tag"], "variant": image["variant"],
-		}, m.Base)
+		}, m.CRDs, systemNS)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +130,7 @@ func istioChart(ctx *pulumi.Context, cfg config.Config, release string, c charts
 	args.Name = pulumi.String(release)
 	args.Namespace = pulumi.String(ns)
 	args.Values = values
-	return helmv4.NewChart(ctx, release, args, append(opts, removeOnDestroy(), settleFreeServices())...)
+	return helmv4.NewChart(ctx, release, args, append(opts, settleFreeServices())...)
 }
 
 // ingressService exposes the gateway. On kind its NodePorts are fixed to the ones the cluster

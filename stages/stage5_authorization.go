@@ -45,7 +45,7 @@ var authorization = register(Stage{
 	},
 	Components: []string{"Authorization"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
-		authz, err := components.NewAuthorization(ctx, "authorization", b.Config, b.Mesh, b.Bookinfo, b.On())
+		authz, err := components.NewAuthorization(ctx, "authorization", b.Config, b.Cluster, b.Mesh, b.Bookinfo, b.On())
 		b.Authorization = authz
 		return err
 	},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/modules"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
@@ -43,7 +44,7 @@ func Resolve(source config.ChartSource, endpoints []string, stage config.Stage) 
 	}
 	var missing []string
 	for _, m := range Modules() {
-		if _, err := cachedModuleDir(m); err != nil {
+		if _, err := modules.Cached(m); err != nil {
 			missing = append(missing, m)
 		}
 	}

@@ -13,18 +13,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/modules"
 )
 
 // withModuleCache points the module cache at a directory holding the given modules' copies.
-func withModuleCache(t *testing.T, modules ...string) {
+func withModuleCache(t *testing.T, mods ...string) {
 	dir := t.TempDir()
-	for _, m := range modules {
+	for _, m := range mods {
 		path, version, _ := strings.Cut(m, "@")
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, escape(path)+"@"+version), 0o700))
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, modules.Escape(path)+"@"+version), 0o700))
 	}
-	old := moduleCache
-	moduleCache = func() (string, error) { return dir, nil }
-	t.Cleanup(func() { moduleCache = old })
+	old := modules.Cache
+	modules.Cache = func() (string, error) { return dir, nil }
+	t.Cleanup(func() { modules.Cache = old })
 }
 
 func answering(t *testing.T) string {

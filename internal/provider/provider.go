@@ -36,6 +36,7 @@ func New() (p.Provider, error) {
 			infer.Resource(&ClientCertificate{}),
 			infer.Resource(&SigningKey{}),
 			infer.Resource(&Token{}),
+			infer.Resource(&CRDBundle{}),
 		).
 		Build()
 }

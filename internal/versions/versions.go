@@ -22,12 +22,18 @@ const (
 	// CertManagerChartRepo is the official cert-manager Helm repository.
 	CertManagerChartRepo = "https://charts.jetstack.io"
 	// CertManagerModule carries the chart in deploy/charts/cert-manager (chartSource: module).
-	CertManagerModule = "github.com/cert-manager/cert-manager@" + CertManager
+	CertManagerModule = CertManagerModulePath + "@" + CertManager
+	// CertManagerModulePath is its path: the CRDs of workshop:certManagerVersion come from that
+	// release of it.
+	CertManagerModulePath = "github.com/cert-manager/cert-manager"
 
 	// GatewayAPI is the Kubernetes Gateway API CRD release (standard channel).
 	GatewayAPI = "v1.6.0"
 	// GatewayAPIModule carries the CRDs in config/crd.
-	GatewayAPIModule = "sigs.k8s.io/gateway-api@" + GatewayAPI
+	GatewayAPIModule = GatewayAPIModulePath + "@" + GatewayAPI
+	// GatewayAPIModulePath is its path: the CRDs of workshop:gatewayAPIVersion come from that
+	// release of it.
+	GatewayAPIModulePath = "sigs.k8s.io/gateway-api"
 
 	// Bookinfo is the release of the sample application's images
 	// (docker.io/istio/examples-bookinfo-<service>-<version>).

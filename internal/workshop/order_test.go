@@ -10,6 +10,8 @@ import (
 
 const chartType = "kubernetes:helm.sh/v4:Chart "
 
+const istioCRDs = "workshop:index:CRDBundle istio-crds"
+
 // The install order waits only where Istio needs it: istiod after the CRDs, every Istio custom
 // resource after istiod (its webhook validates them), the gateway's pod after istiod (its webhook
 // injects it); nothing else waits for another chart, for the ingress gateway or for Bookinfo's pods.
@@ -23,12 +25,12 @@ func TestInstallWaitsOnlyWhereIstioNeedsIt(t *testing.T) {
 				require.True(t, ok, "%s is registered", key)
 				return m.DependsOn[key]
 			}
-			assert.Contains(t, deps(chartType+"istiod"), chartType+"istio-base")
+			assert.Contains(t, deps(chartType+"istiod"), istioCRDs)
 			gateway := deps(chartType + "istio-ingressgateway")
 			assert.Contains(t, gateway, chartType+"istiod")
 			if mode == "ambient" {
 				for _, c := range []string{"istio-cni", "ztunnel"} {
-					assert.Contains(t, deps(chartType+c), chartType+"istio-base", c)
+					assert.Contains(t, deps(chartType+c), istioCRDs, c)
 					assert.NotContains(t, deps(chartType+c), chartType+"istiod", "%s installs beside istiod", c)
 					assert.NotContains(t, gateway, chartType+c, "the gateway does not wait for %s", c)
 				}
@@ -40,6 +42,7 @@ func TestInstallWaitsOnlyWhereIstioNeedsIt(t *testing.T) {
 				if strings.Contains(typ, ".istio.io/") {
 					istioCRs++
 					assert.Contains(t, m.DependsOn[key], chartType+"istiod", "%s waits for the webhook that validates it", key)
+					assert.Contains(t, m.DependsOn[key], istioCRDs, "%s is deleted before its CRD", key)
 				}
 				if strings.HasPrefix(typ, "kubernetes:apps/") || strings.HasPrefix(typ, "kubernetes:core/v1:Namespace") || typ == "kubernetes:networking.k8s.io/v1:NetworkPolicy" {
 					continue // workloads wait for the mesh; stage 7's policies come last on purpose

@@ -1,6 +1,7 @@
 package workshop
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/istio-workshop/istio-workshop/internal/mockstack"
+	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
 func chartsOf(m *mockstack.Stack) map[string]resource.PropertyMap {
@@ -24,7 +26,7 @@ func TestStage1AmbientInstallsTheAmbientCharts(t *testing.T) {
 	m, err := run(t, "step1", map[string]string{"workshop:stage": "1"})
 	require.NoError(t, err)
 	c := chartsOf(m)
-	assert.ElementsMatch(t, []string{"istio-base", "istiod", "istio-cni", "ztunnel", "istio-ingressgateway"}, keys(c))
+	assert.ElementsMatch(t, []string{"istiod", "istio-cni", "ztunnel", "istio-ingressgateway"}, keys(c), "the base chart holds only the CRDs: a CRDBundle applies them")
 	for _, name := range []string{"istiod", "istio-cni", "ztunnel"} {
 		assert.Equal(t, "ambient", c[name]["values"].ObjectValue()["profile"].StringValue(), name)
 	}
@@ -40,11 +42,11 @@ func TestStage1AmbientInstallsTheAmbientCharts(t *testing.T) {
 	assert.Equal(t, "ambient", ns["metadata"].ObjectValue()["labels"].ObjectValue()["istio.io/dataplane-mode"].StringValue())
 }
 
-func TestStage1SidecarInstallsOnlyBaseIstiodAndGateway(t *testing.T) {
+func TestStage1SidecarInstallsOnlyIstiodAndGateway(t *testing.T) {
 	m, err := run(t, "step1", map[string]string{"workshop:stage": "1", "workshop:meshMode": "sidecar"})
 	require.NoError(t, err)
 	c := chartsOf(m)
-	assert.ElementsMatch(t, []string{"istio-base", "istiod", "istio-ingressgateway"}, keys(c))
+	assert.ElementsMatch(t, []string{"istiod", "istio-ingressgateway"}, keys(c))
 	assert.Equal(t, "", c["istiod"]["values"].ObjectValue()["profile"].StringValue())
 	labels := m.Resources["kubernetes:core/v1:Namespace bookinfo"]["metadata"].ObjectValue()["labels"].ObjectValue()
 	assert.Equal(t, "enabled", labels["istio-injection"].StringValue())
@@ -102,4 +104,24 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// Istio's CRDs are one bundle from the pinned module, named and hashed in the state (no schema),
+// and no chart renders a CRD.
+func TestStage1IstioCRDsAreABundle(t *testing.T) {
+	m, err := run(t, "step1", map[string]string{"workshop:stage": "1"})
+	require.NoError(t, err)
+	b := m.Resources["workshop:index:CRDBundle istio-crds"]
+	require.NotNil(t, b)
+	assert.Equal(t, versions.IstioModule, b["module"].StringValue())
+	crds := b["crds"].ObjectValue()
+	assert.Contains(t, crds, resource.PropertyKey("virtualservices.networking.istio.io"))
+	assert.Contains(t, crds, resource.PropertyKey("authorizationpolicies.security.istio.io"))
+	for name, hash := range crds {
+		assert.Len(t, hash.StringValue(), 16, "%s: a hash, not the definition", name)
+	}
+	assert.True(t, b["kubeconfig"].ContainsSecrets())
+	for key := range m.Resources {
+		assert.False(t, strings.HasPrefix(key, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"), "%s: the Kubernetes provider creates no CRD", key)
+	}
 }

@@ -17,7 +17,12 @@ func TestStage2CertManagerAndTheChainOfTrust(t *testing.T) {
 	require.NotNil(t, cm)
 	assert.Equal(t, "v1.21.2", cm["version"].StringValue(), "pinned")
 	values := cm["values"].ObjectValue()
-	assert.True(t, values["crds"].ObjectValue()["enabled"].BoolValue(), "CRDs come with the chart")
+	assert.False(t, values["crds"].ObjectValue()["enabled"].BoolValue(), "the chart renders no CRD")
+	bundle := m.Resources["workshop:index:CRDBundle cert-manager-crds"]
+	require.NotNil(t, bundle, "cert-manager's CRDs are a bundle")
+	assert.Equal(t, "github.com/cert-manager/cert-manager@v1.21.2", bundle["module"].StringValue(), "from the configured release")
+	assert.Len(t, bundle["crds"].ObjectValue(), 6)
+	assert.Contains(t, m.DependsOn[chartType+"cert-manager"], "workshop:index:CRDBundle cert-manager-crds", "the controllers start once their CRDs are there")
 	assert.Equal(t, "v1.21.2", values["webhook"].ObjectValue()["image"].ObjectValue()["tag"].StringValue())
 
 	secret := m.Resources["kubernetes:core/v1:Secret workshop-root-ca"]

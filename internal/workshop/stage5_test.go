@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -11,13 +12,13 @@ import (
 func TestStage5WaypointAndGatewayAPIOnlyInAmbient(t *testing.T) {
 	amb, err := run(t, "step5", map[string]string{"workshop:stage": "5", "workshop:chartSource": "module"})
 	require.NoError(t, err)
-	cg := amb.Resources["kubernetes:yaml/v2:ConfigGroup gateway-api"]
-	require.NotNil(t, cg, "ambient installs the Gateway API CRDs for the waypoint")
-	files := cg["files"].ArrayValue()
-	require.NotEmpty(t, files)
-	for _, f := range files {
-		assert.Contains(t, f.StringValue(), "sigs.k8s.io/gateway-api@v1.6.0/config/crd/standard/", "the pinned module's standard channel")
-	}
+	bundle := amb.Resources["workshop:index:CRDBundle gateway-api"]
+	require.NotNil(t, bundle, "ambient installs the Gateway API CRDs for the waypoint")
+	assert.Equal(t, "sigs.k8s.io/gateway-api@v1.6.0", bundle["module"].StringValue(), "the pinned release's standard channel")
+	assert.Contains(t, bundle["crds"].ObjectValue(), resource.PropertyKey("gateways.gateway.networking.k8s.io"))
+	vap := amb.Resources["kubernetes:yaml/v2:ConfigFile gateway-api-safe-upgrades"]
+	require.NotNil(t, vap, "the release's admission policy comes with its CRDs")
+	assert.Contains(t, vap["file"].StringValue(), "sigs.k8s.io/gateway-api@v1.6.0/config/crd/standard/gateway.networking.k8s.io_vap_safeupgrades.yaml")
 	wp := amb.Resources["kubernetes:gateway.networking.k8s.io/v1:Gateway bookinfo-waypoint"]
 	require.NotNil(t, wp)
 	assert.Equal(t, "istio-waypoint", wp["spec"].ObjectValue()["gatewayClassName"].StringValue())
@@ -34,12 +35,14 @@ func TestStage5WaypointAndGatewayAPIOnlyInAmbient(t *testing.T) {
 	assert.Contains(t, side.Resources, "kubernetes:networking.istio.io/v1:VirtualService bookinfo-reviews")
 }
 
-func TestStage5RepoSourceTakesTheReleaseManifest(t *testing.T) {
-	m, err := run(t, "step5", map[string]string{"workshop:stage": "5"})
+// Whatever the charts' source, the CRDs come from the module of the configured release.
+func TestStage5CRDsComeFromTheModuleWhateverTheChartSource(t *testing.T) {
+	repo, err := run(t, "step5", map[string]string{"workshop:chartSource": "repo"})
 	require.NoError(t, err)
-	files := m.Resources["kubernetes:yaml/v2:ConfigGroup gateway-api"]["files"].ArrayValue()
-	require.Len(t, files, 1)
-	assert.Equal(t, "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml", files[0].StringValue())
+	module, err := run(t, "step5", map[string]string{"workshop:chartSource": "module"})
+	require.NoError(t, err)
+	key := "workshop:index:CRDBundle gateway-api"
+	assert.Equal(t, module.Resources[key], repo.Resources[key])
 }
 
 func TestStage5RefusesAnIstioThatWouldEnforceADryRun(t *testing.T) {
