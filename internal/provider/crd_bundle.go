@@ -106,6 +106,11 @@ func applyBundle(ctx context.Context, in CRDBundleArgs, before map[string]string
 	if err != nil {
 		return err
 	}
+	if before == nil {
+		if err := refuseOldLayout(ctx, client, defs); err != nil {
+			return err
+		}
+	}
 	for _, d := range defs {
 		var ac crdapply.CustomResourceDefinitionApplyConfiguration
 		if err := d.Decode(&ac); err != nil {
@@ -129,6 +134,29 @@ func applyBundle(ctx context.Context, in CRDBundleArgs, before map[string]string
 	}
 	slices.Sort(gone)
 	return removeCRDs(ctx, client, gone)
+}
+
+// refuseOldLayout stops a bundle from taking over CRDs that the Kubernetes provider applied for a
+// stack made by an earlier version of the workshop, which kept each CRD as an object of its own:
+// that run would delete them at its end, and with them every object of theirs.
+func refuseOldLayout(ctx context.Context, client apiextensions.Interface, defs []crds.Definition) error {
+	for _, d := range defs {
+		crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, d.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading CRD %s: %w", d.Name, err)
+		}
+		for _, m := range crd.ManagedFields {
+			if strings.HasPrefix(m.Manager, "pulumi-kubernetes") {
+				return fmt.Errorf("CRD %s was applied by the Kubernetes provider for a stack made by an earlier version of the workshop, "+
+					"which kept each CRD as an object of its own: this run would delete it at its end, and every object of its kind with it. "+
+					"Destroy that stack first (scripts/workshop reset --stack STACK, or scripts/pulumi destroy --stack STACK), then run up again", d.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // crdTimeout bounds each wait: a definition is Established within seconds once its names are

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	crdapply "k8s.io/apiextensions-apiserver/pkg/client/applyconfiguration/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -153,4 +154,43 @@ func TestCRDBundleAppliesUpdatesAndRemovesOnlyItsOwn(t *testing.T) {
 	assert.True(t, gone("betas.example.com"))
 	assert.True(t, gone("gammas.example.com"))
 	assert.True(t, established("others.example.com"), "another bundle's CRD is left alone")
+}
+
+// A CRD that the Kubernetes provider applied for a stack of the old layout is not taken over:
+// that run would delete it, and every object of its kind, at its end.
+func TestCRDBundleRefusesCRDsOfTheOldLayout(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(paths.ToolsBin(), "kube-apiserver")); err != nil {
+		t.Skip("no local control plane binaries: run scripts/toolchain install all (scripts/test does)")
+	}
+	ctx := context.Background()
+	cp, err := controlplane.New("crd-old-layout", controlplane.WithDir(filepath.Join(t.TempDir(), "cp")))
+	require.NoError(t, err)
+	require.NoError(t, cp.Start(ctx))
+	t.Cleanup(func() { assert.NoError(t, cp.Stop(ctx)) })
+	kc, err := cp.Kubeconfig()
+	require.NoError(t, err)
+	client, err := crdClient(string(kc), "")
+	require.NoError(t, err)
+
+	cache := t.TempDir()
+	old := modules.Cache
+	modules.Cache = func() (string, error) { return cache, nil }
+	t.Cleanup(func() { modules.Cache = old })
+	dir := filepath.Join(cache, "example.com", "m@v1")
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(testCRD("Alpha", "")), 0o600))
+	defs, err := crds.Read("example.com/m@v1", []string{"*.yaml"})
+	require.NoError(t, err)
+	var ac crdapply.CustomResourceDefinitionApplyConfiguration
+	require.NoError(t, defs[0].Decode(&ac))
+	_, err = client.ApiextensionsV1().CustomResourceDefinitions().Apply(ctx, &ac, metav1.ApplyOptions{FieldManager: "pulumi-kubernetes-0d1e2f", Force: true})
+	require.NoError(t, err)
+
+	_, err = server(t).Create(p.CreateRequest{Urn: urn("CRDBundle", "m"), Properties: bundleInputs(t, kc, "example.com/m@v1")})
+	require.ErrorContains(t, err, "CRD alphas.example.com was applied by the Kubernetes provider for a stack made by an earlier version")
+	crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "alphas.example.com", metav1.GetOptions{})
+	require.NoError(t, err)
+	for _, m := range crd.ManagedFields {
+		assert.NotEqual(t, fieldManager, m.Manager, "nothing was taken over")
+	}
 }
