@@ -90,7 +90,7 @@ func expectedResources(t *testing.T, stack string, cfg map[string]string) []stri
 	return out
 }
 
-// stateResources is what the stack's state holds, the same way: charts and config groups count
+// stateResources is what the stack's state holds, the same way: charts and config groups and files count
 // as one resource each (mocks do not render them), the stack and providers not at all.
 func stateResources(t *testing.T, p *harness.Project, stack string) []string {
 	t.Helper()
@@ -110,7 +110,10 @@ func stateResources(t *testing.T, p *harness.Project, stack string) []string {
 			parents = ""
 		}
 		if r.Type == "pulumi:pulumi:Stack" || strings.HasPrefix(r.Type, "pulumi:providers:") ||
-			strings.Contains(parents, "kubernetes:helm.sh/v4:Chart") || strings.Contains(parents, "kubernetes:yaml/v2:ConfigGroup") {
+			strings.Contains(parents, "kubernetes:helm.sh/v4:Chart") || strings.Contains(parents, "kubernetes:yaml/v2:Config") {
+			if r.Type == "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" {
+				t.Errorf("%s: a chart or manifest rendered a CRD; CRDs are CRDBundles, never objects of the state", r.URN)
+			}
 			continue
 		}
 		out = append(out, mockstack.TypeAndName(r.URN))

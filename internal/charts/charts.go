@@ -6,6 +6,7 @@ package charts
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -61,22 +62,23 @@ func ModuleDir(module string) (string, error) {
 	return dir, nil
 }
 
-// Modules are the Go modules that carry the charts the workshop installs.
-func Modules() []string {
-	seen := map[string]bool{}
+// Modules are the Go modules that carry the charts the workshop installs and the CRDs of v's
+// releases (the CRDs always come from them, whatever the charts' source).
+func Modules(v config.Versions) []string {
 	var out []string
-	for _, c := range []Chart{IstioBase, Istiod, IstioCNI, Ztunnel, IstioGateway, CertManager} {
-		if !seen[c.Module] {
-			seen[c.Module] = true
-			out = append(out, c.Module)
+	for _, m := range []string{
+		IstioBase.Module, Istiod.Module, IstioCNI.Module, Ztunnel.Module, IstioGateway.Module, CertManager.Module,
+		versions.CertManagerModulePath + "@" + v.CertManager, versions.GatewayAPIModulePath + "@" + v.GatewayAPI,
+	} {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
 		}
 	}
-	return append(out, versions.GatewayAPIModule)
+	return out
 }
+
+// Pinned are the releases the workshop pins (what a stack without version settings installs).
+var Pinned = config.Versions{Istio: versions.Istio, CertManager: versions.CertManager, GatewayAPI: versions.GatewayAPI}
 
 // Download fetches modules into the module cache through the Go module proxy.
 func Download(mods ...string) error { return modules.Download(mods...) }
-
-func gatewayAPIRelease(version string) string {
-	return "https://github.com/kubernetes-sigs/gateway-api/releases/download/" + version + "/standard-install.yaml"
-}

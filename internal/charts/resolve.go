@@ -16,14 +16,10 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
-// Endpoints are what chartSource repo downloads from: each chart repository's index and the
-// Gateway API's release manifest.
-func Endpoints(gatewayAPI string) []string {
-	return []string{
-		versions.IstioChartRepo + "/index.yaml",
-		versions.CertManagerChartRepo + "/index.yaml",
-		gatewayAPIRelease(gatewayAPI),
-	}
+// Endpoints are what chartSource repo downloads from: each chart repository's index. (CRDs
+// come from the pinned modules whatever the source.)
+func Endpoints() []string {
+	return []string{versions.IstioChartRepo + "/index.yaml", versions.CertManagerChartRepo + "/index.yaml"}
 }
 
 // answerTimeout bounds the check that the repositories answer: offline, a name that does not
@@ -34,7 +30,7 @@ const answerTimeout = 4 * time.Second
 // copies must then be in the Go module cache (`workshop prepare` puts them there). It says which
 // it chose and why; repo and module are returned as they are. stage is the one being applied
 // (the error names the command that prepares it).
-func Resolve(source config.ChartSource, endpoints []string, stage config.Stage) (config.ChartSource, string, error) {
+func Resolve(source config.ChartSource, v config.Versions, endpoints []string, stage config.Stage) (config.ChartSource, string, error) {
 	if source != config.Auto {
 		return source, "", nil
 	}
@@ -43,7 +39,7 @@ func Resolve(source config.ChartSource, endpoints []string, stage config.Stage) 
 		return config.Repo, "workshop:chartSource auto: charts from the official repositories (they answer)", nil
 	}
 	var missing []string
-	for _, m := range Modules() {
+	for _, m := range Modules(v) {
 		if _, err := modules.Cached(m); err != nil {
 			missing = append(missing, m)
 		}

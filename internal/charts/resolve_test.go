@@ -44,36 +44,36 @@ func closed(t *testing.T) string {
 }
 
 func TestAutoTakesTheRepositoriesWhenTheyAnswer(t *testing.T) {
-	withModuleCache(t, Modules()...)
-	got, note, err := Resolve(config.Auto, []string{answering(t), answering(t)}, 6)
+	withModuleCache(t, Modules(Pinned)...)
+	got, note, err := Resolve(config.Auto, Pinned, []string{answering(t), answering(t)}, 6)
 	require.NoError(t, err)
 	assert.Equal(t, config.Repo, got)
 	assert.Contains(t, note, "charts from the official repositories")
 }
 
 func TestAutoTakesTheModuleCopiesWhenARepositoryDoesNotAnswer(t *testing.T) {
-	withModuleCache(t, Modules()...)
+	withModuleCache(t, Modules(Pinned)...)
 	down := closed(t)
-	got, note, err := Resolve(config.Auto, []string{answering(t), down}, 6)
+	got, note, err := Resolve(config.Auto, Pinned, []string{answering(t), down}, 6)
 	require.NoError(t, err)
 	assert.Equal(t, config.Module, got)
 	assert.Contains(t, note, "charts from the pinned Go modules, as the official repositories do not answer ("+hostOf(down)+": connection refused)")
 }
 
 func TestAutoOfflineWithoutCopiesIsOneErrorNamingPrepare(t *testing.T) {
-	withModuleCache(t, Modules()[1:]...)
+	withModuleCache(t, Modules(Pinned)[1:]...)
 	down := closed(t)
-	_, _, err := Resolve(config.Auto, []string{down}, 6)
+	_, _, err := Resolve(config.Auto, Pinned, []string{down}, 6)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the official chart repositories do not answer ("+hostOf(down)+": connection refused)")
-	assert.Contains(t, err.Error(), "the charts' offline copies are not on this machine ("+Modules()[0]+")")
+	assert.Contains(t, err.Error(), "the charts' offline copies are not on this machine ("+Modules(Pinned)[0]+")")
 	assert.Contains(t, err.Error(), "run `scripts/workshop prepare 6` once while online")
 }
 
 func TestAnExplicitSourceIsNotChecked(t *testing.T) {
 	withModuleCache(t)
 	for _, s := range []config.ChartSource{config.Repo, config.Module} {
-		got, note, err := Resolve(s, []string{closed(t)}, 6)
+		got, note, err := Resolve(s, Pinned, []string{closed(t)}, 6)
 		require.NoError(t, err)
 		assert.Equal(t, s, got)
 		assert.Empty(t, note)

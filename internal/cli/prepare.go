@@ -77,7 +77,7 @@ func prepare(ctx context.Context, out IO, stack string, load, pull, asJSON bool)
 		return err
 	}
 	rep := prepareReport{Stack: stack, Images: stages.Images(cfg), Charts: map[string]string{}}
-	for _, m := range charts.Modules() {
+	for _, m := range charts.Modules(cfg.Versions) {
 		dir, err := moduleDir(m)
 		if err != nil {
 			if err := downloadCharts(m); err != nil {
@@ -127,8 +127,8 @@ func prepare(ctx context.Context, out IO, stack string, load, pull, asJSON bool)
 	if rep.Docker != "" {
 		fmt.Fprintf(w, "  (which of them Docker holds is unknown: %s)\n", rep.Docker)
 	}
-	fmt.Fprintln(w, "Charts (Go module cache, for workshop:chartSource module):")
-	for _, m := range charts.Modules() {
+	fmt.Fprintln(w, "Charts and CRDs (Go module cache; the CRDs always come from here, the charts with workshop:chartSource module):")
+	for _, m := range charts.Modules(cfg.Versions) {
 		fmt.Fprintf(w, "  %s  cached in %s\n", m, rep.Charts[m])
 	}
 	switch cfg.ChartSource {

@@ -28,7 +28,7 @@ func Program(ctx *pulumi.Context) error {
 		return err // before any resource is registered: a bad config changes nothing
 	}
 	if len(stages.Charts(cfg)) > 0 {
-		source, note, err := charts.Resolve(cfg.ChartSource, charts.Endpoints(cfg.Versions.GatewayAPI), cfg.Stage)
+		source, note, err := charts.Resolve(cfg.ChartSource, cfg.Versions, charts.Endpoints(), cfg.Stage)
 		if err != nil {
 			return err // before any resource: offline with no chart copies changes nothing
 		}

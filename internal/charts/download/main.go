@@ -10,11 +10,11 @@ import (
 )
 
 func main() {
-	if err := charts.Download(charts.Modules()...); err != nil {
+	if err := charts.Download(charts.Modules(charts.Pinned)...); err != nil {
 		fmt.Fprintln(os.Stderr, "charts:", err)
 		os.Exit(1)
 	}
-	for _, m := range charts.Modules() {
+	for _, m := range charts.Modules(charts.Pinned) {
 		dir, _ := charts.ModuleDir(m)
 		fmt.Printf("%s -> %s\n", m, dir)
 	}
