@@ -8,7 +8,7 @@
 //
 //	plainscript DIR < export.json
 //
-// writes DIR/first.yaml (Namespaces and CRDs the program applies: before the charts),
+// writes DIR/first.yaml (Namespaces, and the CRDs of the CRDBundles: before the charts),
 // DIR/chart-N.yaml and DIR/chart-N.waits ("kind namespace name" per line) per chart in the
 // stack's order, DIR/charts.txt (the chart-N base names, in order) and DIR/rest.yaml (the
 // program's other objects: after the charts).
@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/istio-workshop/istio-workshop/internal/crds"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"sigs.k8s.io/yaml"
 )
@@ -53,6 +54,13 @@ func build(resources []resource) (script, error) {
 	for _, r := range resources {
 		kind, _ := r.Inputs["kind"].(string)
 		switch {
+		case r.Type == "workshop:index:CRDBundle":
+			// The plain way: kubectl apply of the same CRD files, first.
+			defs, err := bundle(r.Inputs)
+			if err != nil {
+				return s, err
+			}
+			s.First = append(s.First, defs...)
 		case strings.HasPrefix(r.Type, "kubernetes:helm.sh/"):
 			c := &chart{Release: r.URN[strings.LastIndex(r.URN, "::")+2:]}
 			charts[r.URN] = c
@@ -78,6 +86,30 @@ func build(resources []resource) (script, error) {
 		}
 	}
 	return s, nil
+}
+
+// bundle is the CRDs a CRDBundle's inputs name, as objects.
+func bundle(inputs map[string]any) ([]map[string]any, error) {
+	module, _ := inputs["module"].(string)
+	var paths []string
+	raw, _ := inputs["paths"].([]any)
+	for _, p := range raw {
+		s, _ := p.(string)
+		paths = append(paths, s)
+	}
+	defs, err := crds.Read(module, paths)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, d := range defs {
+		var obj map[string]any
+		if err := yaml.Unmarshal(d.Doc, &obj); err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
 }
 
 // reveal replaces every secret wrapper in v by its value.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/istio-workshop/istio-workshop/internal/versions"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,13 +23,20 @@ func TestBuildSplitsChartsFromTheProgramsOwnObjects(t *testing.T) {
 		{URN: "pa", Type: "kubernetes:security.istio.io/v1:PeerAuthentication", Inputs: map[string]any{"kind": "PeerAuthentication"}},
 		{URN: "prov", Type: "pulumi:providers:kubernetes", Inputs: map[string]any{"kind": "x"}},
 		{URN: "ca", Type: "workshop:index:CertificateAuthority"},
+		{URN: "crds", Type: "workshop:index:CRDBundle", Inputs: map[string]any{"module": versions.IstioModule, "paths": []any{"manifests/charts/base/files/crd-all.gen.yaml"}}},
 	})
 	require.NoError(t, err)
 	require.Len(t, s.Charts, 1)
 	assert.Equal(t, "istiod", s.Charts[0].Release)
 	assert.Equal(t, []map[string]any{{"kind": "ServiceAccount"}, deploy}, s.Charts[0].Objects, "the chart's rendered objects")
 	assert.Equal(t, []string{"deployment istio-system istiod"}, s.Charts[0].Waits, "what helm --wait waits for")
-	assert.Len(t, s.First, 2, "the namespace and the CRD, before the charts")
+	var first []string
+	for _, o := range s.First {
+		meta, _ := o["metadata"].(map[string]any)
+		first = append(first, fmt.Sprint(o["kind"], " ", meta["name"]))
+	}
+	assert.Contains(t, first, "Namespace istio-system", "namespaces before the charts")
+	assert.Contains(t, first, "CustomResourceDefinition virtualservices.networking.istio.io", "and the bundles' CRDs, from their files")
 	assert.Equal(t, []map[string]any{{"kind": "PeerAuthentication"}}, s.Rest, "not the provider, not the workshop's own resources")
 
 	_, err = build([]resource{{URN: "urn:x::c", Type: "kubernetes:helm.sh/v4:Chart"}})
