@@ -18,59 +18,61 @@ import (
 )
 
 // TestEveryStackFromEmpty is the matrix: every stage's stack, from the registry, in both mesh modes, applied
-// to an empty cluster (one shared local control plane) through the real CLI. Each up makes
+// to an empty cluster (one local control plane per mode, the modes side by side) through the real CLI. Each up makes
 // exactly the stage's resources (the set the same program registers under Pulumi's mocks), every
 // Kubernetes object of the state is in the cluster as the stack set it (workshop verify), a
 // re-preview is clean, a second up changes nothing, and destroy leaves the cluster equal to its
 // snapshot (namespaces, CRDs, webhooks, cluster-scoped objects).
 func TestEveryStackFromEmpty(t *testing.T) {
 	harness.Require(t)
-	cp := harness.SharedControlPlane(t, "e2e-matrix", 2)
-	kc := cp.KubeconfigPath()
-	before := harness.Snapshot(t, kc)
-
 	for _, mode := range []string{"ambient", "sidecar"} {
-		for n := range int(stages.Last()) + 1 {
-			stage := strconv.Itoa(n)
-			t.Run(mode+"/step"+stage, func(t *testing.T) {
-				p := harness.NewProject(t)
-				stack := "step" + stage
-				cfg := stackOn(kc, stage, mode)
-				p.WriteStack(stack, cfg)
-				p.MustPulumi("stack", "init", stack)
-				p.MustPulumi("up", "--yes", "--skip-preview", "--stack", stack)
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel() // one control plane per mode: the two share the machine's two cores
+			cp := harness.SharedControlPlane(t, "e2e-matrix-"+mode, 2)
+			kc := cp.KubeconfigPath()
+			before := harness.Snapshot(t, kc)
+			for n := range int(stages.Last()) + 1 {
+				stage := strconv.Itoa(n)
+				t.Run("step"+stage, func(t *testing.T) {
+					p := harness.NewProject(t)
+					stack := "step" + stage
+					cfg := stackOn(kc, stage, mode)
+					p.WriteStack(stack, cfg)
+					p.MustPulumi("stack", "init", stack)
+					p.MustPulumi("up", "--yes", "--skip-preview", "--stack", stack)
 
-				assert.Equal(t, expectedResources(t, stack, cfg), stateResources(t, p, stack), "the up made exactly stage %s's resources", stage)
-				v := p.Workshop("verify", "--stack", stack, "--objects-only", "--json")
-				require.NoError(t, v.Err, v.String())
-				var rep struct {
-					Objects int
-					Missing []string
-					Drifted map[string][]string
-					Skipped []probe.Probe
-					Pass    bool
-				}
-				require.NoError(t, json.Unmarshal([]byte(v.Stdout), &rep), v.Stdout)
-				// The probes reach the CLI whole: the stack's output equals what the stages define
-				// for these settings, field by field, and verify lists them as the ones it would run.
-				loaded, err := stages.Load(stack, cfg)
-				require.NoError(t, err)
-				assert.Equal(t, stages.Probes(loaded), p.Outputs(t, stack).Probes, "the exported probes")
-				assert.Equal(t, stages.Probes(loaded), nilIfEmpty(rep.Skipped), "verify lists the real probes it would run")
-				assert.True(t, rep.Pass && len(rep.Missing) == 0 && len(rep.Drifted) == 0, "every object is in the cluster as the stack set it: %+v", rep)
-				if n > 0 {
-					assert.Greater(t, rep.Objects, 40, "the charts' objects are checked too (step 1: 57 in sidecar mode, 68 in ambient)")
-				}
+					assert.Equal(t, expectedResources(t, stack, cfg), stateResources(t, p, stack), "the up made exactly stage %s's resources", stage)
+					v := p.Workshop("verify", "--stack", stack, "--objects-only", "--json")
+					require.NoError(t, v.Err, v.String())
+					var rep struct {
+						Objects int
+						Missing []string
+						Drifted map[string][]string
+						Skipped []probe.Probe
+						Pass    bool
+					}
+					require.NoError(t, json.Unmarshal([]byte(v.Stdout), &rep), v.Stdout)
+					// The probes reach the CLI whole: the stack's output equals what the stages define
+					// for these settings, field by field, and verify lists them as the ones it would run.
+					loaded, err := stages.Load(stack, cfg)
+					require.NoError(t, err)
+					assert.Equal(t, stages.Probes(loaded), p.Outputs(t, stack).Probes, "the exported probes")
+					assert.Equal(t, stages.Probes(loaded), nilIfEmpty(rep.Skipped), "verify lists the real probes it would run")
+					assert.True(t, rep.Pass && len(rep.Missing) == 0 && len(rep.Drifted) == 0, "every object is in the cluster as the stack set it: %+v", rep)
+					if n > 0 {
+						assert.Greater(t, rep.Objects, 40, "the charts' objects are checked too (step 1: 57 in sidecar mode, 68 in ambient)")
+					}
 
-				p.MustPulumi("preview", "--expect-no-changes", "--stack", stack)
-				again := p.MustPulumi("up", "--yes", "--skip-preview", "--stack", stack)
-				for _, op := range []string{"created", "updated", "replaced", "deleted"} {
-					assert.NotContains(t, again.Stdout, op, "a second up changes nothing")
-				}
-				p.MustPulumi("destroy", "--yes", "--skip-preview", "--stack", stack)
-				assert.Equal(t, before, harness.Snapshot(t, kc), "destroy leaves the cluster as it found it")
-			})
-		}
+					p.MustPulumi("preview", "--expect-no-changes", "--stack", stack)
+					again := p.MustPulumi("up", "--yes", "--skip-preview", "--stack", stack)
+					for _, op := range []string{"created", "updated", "replaced", "deleted"} {
+						assert.NotContains(t, again.Stdout, op, "a second up changes nothing")
+					}
+					p.MustPulumi("destroy", "--yes", "--skip-preview", "--stack", stack)
+					assert.Equal(t, before, harness.Snapshot(t, kc), "destroy leaves the cluster as it found it")
+				})
+			}
+		})
 	}
 }
 

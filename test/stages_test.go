@@ -62,12 +62,12 @@ func previewOps(t *testing.T, out string) (map[string]int, []string) {
 // at stage 0 the cluster equals its snapshot, and so it does after destroy.
 func TestStageWalk(t *testing.T) {
 	harness.Require(t)
-	cp := harness.SharedControlPlane(t, "e2e-stages", 2)
-	kc := cp.KubeconfigPath()
-	before := harness.Snapshot(t, kc)
-
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel() // one control plane per mode: the two share the machine's two cores
+			cp := harness.SharedControlPlane(t, "e2e-stages-"+mode, 2)
+			kc := cp.KubeconfigPath()
+			before := harness.Snapshot(t, kc)
 			p := harness.NewProject(t)
 			var every []string // every stage of the registry, in order
 			for _, s := range stages.All() {
