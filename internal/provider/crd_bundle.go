@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/istio-workshop/istio-workshop/internal/crds"
 )
@@ -209,14 +208,9 @@ func removeCRDs(ctx context.Context, client apiextensions.Interface, names []str
 
 // crdClient is an apiextensions client for context (or the current one) of a kubeconfig.
 func crdClient(kubeconfig, context string) (apiextensions.Interface, error) {
-	cfg, err := clientcmd.Load([]byte(kubeconfig))
-	if err != nil {
-		return nil, fmt.Errorf("reading kubeconfig: %w", err)
-	}
-	rc, err := clientcmd.NewDefaultClientConfig(*cfg, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	rc, err := restConfig([]byte(kubeconfig), context, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	rc.Timeout = 30 * time.Second
 	return apiextensions.NewForConfig(rc)
 }

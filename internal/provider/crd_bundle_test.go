@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	crdapply "k8s.io/apiextensions-apiserver/pkg/client/applyconfiguration/apiextensions/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -70,18 +71,8 @@ func bundleInputs(t *testing.T, kubeconfig []byte, module string) property.Map {
 // added, one dropped) it applies the new set and deletes only the dropped one; deleted, it
 // removes only its own; and it refuses files that differ from what the program read.
 func TestCRDBundleAppliesUpdatesAndRemovesOnlyItsOwn(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(paths.ToolsBin(), "kube-apiserver")); err != nil {
-		t.Skip("no local control plane binaries: run scripts/toolchain install all (scripts/test does)")
-	}
 	ctx := context.Background()
-	cp, err := controlplane.New("crd-bundle", controlplane.WithDir(filepath.Join(t.TempDir(), "cp")))
-	require.NoError(t, err)
-	require.NoError(t, cp.Start(ctx))
-	t.Cleanup(func() { assert.NoError(t, cp.Stop(ctx)) })
-	kc, err := cp.Kubeconfig()
-	require.NoError(t, err)
-	client, err := crdClient(string(kc), "")
-	require.NoError(t, err)
+	kc, client := apiServer(t, "crd-bundle")
 	established := func(name string) bool {
 		crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -100,18 +91,10 @@ func TestCRDBundleAppliesUpdatesAndRemovesOnlyItsOwn(t *testing.T) {
 	}
 
 	// Someone else's CRD, which the bundle must leave alone.
-	cache := t.TempDir()
-	old := modules.Cache
-	modules.Cache = func() (string, error) { return cache, nil }
-	t.Cleanup(func() { modules.Cache = old })
-	write := func(module, file, body string) {
-		dir := filepath.Join(cache, "example.com", module)
-		require.NoError(t, os.MkdirAll(dir, 0o700))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, file), []byte(body), 0o600))
-	}
+	write := moduleFiles(t)
 	write("other@v1", "x.yaml", testCRD("Other", ""))
 	s := server(t)
-	_, err = s.Create(p.CreateRequest{Urn: urn("CRDBundle", "other"), Properties: bundleInputs(t, kc, "example.com/other@v1")})
+	_, err := s.Create(p.CreateRequest{Urn: urn("CRDBundle", "other"), Properties: bundleInputs(t, kc, "example.com/other@v1")})
 	require.NoError(t, err)
 
 	write("m@v1", "a.yaml", testCRD("Alpha", ""))
@@ -159,26 +142,9 @@ func TestCRDBundleAppliesUpdatesAndRemovesOnlyItsOwn(t *testing.T) {
 // A CRD that the Kubernetes provider applied for a stack of the old layout is not taken over:
 // that run would delete it, and every object of its kind, at its end.
 func TestCRDBundleRefusesCRDsOfTheOldLayout(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(paths.ToolsBin(), "kube-apiserver")); err != nil {
-		t.Skip("no local control plane binaries: run scripts/toolchain install all (scripts/test does)")
-	}
 	ctx := context.Background()
-	cp, err := controlplane.New("crd-old-layout", controlplane.WithDir(filepath.Join(t.TempDir(), "cp")))
-	require.NoError(t, err)
-	require.NoError(t, cp.Start(ctx))
-	t.Cleanup(func() { assert.NoError(t, cp.Stop(ctx)) })
-	kc, err := cp.Kubeconfig()
-	require.NoError(t, err)
-	client, err := crdClient(string(kc), "")
-	require.NoError(t, err)
-
-	cache := t.TempDir()
-	old := modules.Cache
-	modules.Cache = func() (string, error) { return cache, nil }
-	t.Cleanup(func() { modules.Cache = old })
-	dir := filepath.Join(cache, "example.com", "m@v1")
-	require.NoError(t, os.MkdirAll(dir, 0o700))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(testCRD("Alpha", "")), 0o600))
+	kc, client := apiServer(t, "crd-old-layout")
+	moduleFiles(t)("m@v1", "a.yaml", testCRD("Alpha", ""))
 	defs, err := crds.Read("example.com/m@v1", []string{"*.yaml"})
 	require.NoError(t, err)
 	var ac crdapply.CustomResourceDefinitionApplyConfiguration
@@ -192,5 +158,39 @@ func TestCRDBundleRefusesCRDsOfTheOldLayout(t *testing.T) {
 	require.NoError(t, err)
 	for _, m := range crd.ManagedFields {
 		assert.NotEqual(t, fieldManager, m.Manager, "nothing was taken over")
+	}
+}
+
+// apiServer starts a local control plane for the test: its kubeconfig and an apiextensions
+// client. It skips where the toolchain has not built the control plane's binaries.
+func apiServer(t *testing.T, name string) ([]byte, apiextensions.Interface) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(paths.ToolsBin(), "kube-apiserver")); err != nil {
+		t.Skip("no local control plane binaries: run scripts/toolchain install all (scripts/test does)")
+	}
+	ctx := context.Background()
+	cp, err := controlplane.New(name, controlplane.WithDir(filepath.Join(t.TempDir(), "cp")))
+	require.NoError(t, err)
+	require.NoError(t, cp.Start(ctx))
+	t.Cleanup(func() { assert.NoError(t, cp.Stop(ctx)) })
+	kc, err := cp.Kubeconfig()
+	require.NoError(t, err)
+	client, err := crdClient(string(kc), "")
+	require.NoError(t, err)
+	return kc, client
+}
+
+// moduleFiles points the module cache at a temporary one; the function it returns writes a file
+// of module ("name@version" under example.com).
+func moduleFiles(t *testing.T) func(module, file, body string) {
+	t.Helper()
+	cache := t.TempDir()
+	old := modules.Cache
+	modules.Cache = func() (string, error) { return cache, nil }
+	t.Cleanup(func() { modules.Cache = old })
+	return func(module, file, body string) {
+		dir := filepath.Join(cache, "example.com", module)
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, file), []byte(body), 0o600))
 	}
 }

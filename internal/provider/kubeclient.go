@@ -6,11 +6,22 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // clientFor makes a client for context (or the current context) of a kubeconfig document.
 func clientFor(kubeconfig []byte, context string) (*kubernetes.Clientset, error) {
+	rc, err := restConfig(kubeconfig, context, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(rc)
+}
+
+// restConfig is the client configuration of context (or the current one) of a kubeconfig
+// document, each request bounded by timeout.
+func restConfig(kubeconfig []byte, context string, timeout time.Duration) (*rest.Config, error) {
 	cfg, err := clientcmd.Load(kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading kubeconfig: %w", err)
@@ -24,8 +35,8 @@ func clientFor(kubeconfig []byte, context string) (*kubernetes.Clientset, error)
 	if err != nil {
 		return nil, err
 	}
-	rc.Timeout = 10 * time.Second
-	return kubernetes.NewForConfig(rc)
+	rc.Timeout = timeout
+	return rc, nil
 }
 
 // ping asks the API server for its version: the cheapest request that proves it answers.
