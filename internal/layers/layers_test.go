@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,6 +72,35 @@ func TestTheLayersHold(t *testing.T) {
 		for _, dep := range all[name].Deps {
 			for _, up := range []string{"stages", "internal/workshop", "internal/cli"} {
 				assert.NotEqual(t, module+up, dep, "%s depends on %s", name, up)
+			}
+		}
+	}
+}
+
+// The toolchain rebuilds a tool when a file its key covers changes: every in-repo package the
+// tool is built from must be covered, or a change to it would leave the old binary in use.
+func TestTheToolchainsKeysCoverWhatItsToolsAreBuiltFrom(t *testing.T) {
+	raw, err := os.ReadFile("../../scripts/toolchain")
+	require.NoError(t, err)
+	sources := map[string][]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\s*\[(\w+)\]="([^"]*)"`).FindAllStringSubmatch(string(raw), -1) {
+		sources[m[1]] = strings.Fields(m[2])
+	}
+	all := packages(t)
+	for tool, mains := range map[string][]string{
+		"workshop_provider": {"cmd/pulumi-resource-workshop"},
+		"langhost":          {"cmd/pulumi-language-go"},
+		"workshop_local":    {"cmd/workshop-lb", "cmd/workshop-local"},
+	} {
+		require.Contains(t, sources, tool)
+		for _, main := range mains {
+			for _, dep := range append(all[main].Deps, module+main) {
+				dir, ours := strings.CutPrefix(dep, module)
+				if !ours {
+					continue
+				}
+				covered := slices.ContainsFunc(sources[tool], func(src string) bool { return dir == src || strings.HasPrefix(dir, src+"/") })
+				assert.True(t, covered, "%s is built from %s, which its key in scripts/toolchain does not cover", tool, dir)
 			}
 		}
 	}
