@@ -1,13 +1,13 @@
 package stages
 
 import (
-	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
 
 // inMeshProbe is stage 3's check that mutual TLS inside the mesh passes (stage 5 changes who

@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/istio-workshop/istio-workshop/components"
@@ -9,6 +8,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/outputs"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
 
 // Stage 4: the stack's own token issuer; every ingress request needs a valid JWT.

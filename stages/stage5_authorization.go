@@ -4,17 +4,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/istio-workshop/istio-workshop/policies/objects"
-	securityapi "istio.io/api/security/v1beta1"
-	security "istio.io/client-go/pkg/apis/security/v1"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	networkingapi "istio.io/api/networking/v1"
+	securityapi "istio.io/api/security/v1beta1"
+	security "istio.io/client-go/pkg/apis/security/v1"
 
 	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
 
 // Stage 5: deny by default, allow by identity and claim, route beta testers to reviews v3.

@@ -1,16 +1,15 @@
 package stages
 
 import (
-	"github.com/istio-workshop/istio-workshop/policies/objects"
-	netv1 "k8s.io/api/networking/v1"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	netv1 "k8s.io/api/networking/v1"
 
 	"github.com/istio-workshop/istio-workshop/components"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
 
 // Stage 6: out of the mesh only to registered hosts, only through the egress gateway.

@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"github.com/istio-workshop/istio-workshop/policies/objects"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	netv1 "k8s.io/api/networking/v1"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
+	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
 
 // Stage 7: below Istio, pods accept and open only the connections the mesh needs.
