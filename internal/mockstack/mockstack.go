@@ -6,6 +6,7 @@ package mockstack
 import (
 	"encoding/json"
 	"maps"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -39,11 +40,27 @@ func Run(t testing.TB, program pulumi.RunFunc, stack string, values map[string]s
 	}
 	raw, err := json.Marshal(values)
 	require.NoError(t, err)
-	t.Setenv(pulumi.EnvConfig, string(raw))
+	// The program reads its settings from the environment, as under the engine. They are set for
+	// this run only, not for the test's lifetime (t.Setenv): end-to-end tests compute the mocks'
+	// answer and then, side by side, start Pulumi CLIs, which must not inherit them.
+	envMu.Lock()
+	defer envMu.Unlock()
+	old, had := os.LookupEnv(pulumi.EnvConfig)
+	require.NoError(t, os.Setenv(pulumi.EnvConfig, string(raw)))
+	defer func() {
+		if had {
+			_ = os.Setenv(pulumi.EnvConfig, old)
+		} else {
+			_ = os.Unsetenv(pulumi.EnvConfig)
+		}
+	}()
 	s := &Stack{Resources: map[string]resource.PropertyMap{}, DependsOn: map[string][]string{}}
 	err = pulumi.RunErr(program, pulumi.WithMocks("istio-workshop", stack, s))
 	return s, err
 }
+
+// envMu serializes the runs that set the program's settings in the process environment.
+var envMu sync.Mutex
 
 // NewResource records the resource and returns the outputs the workshop provider would.
 func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
