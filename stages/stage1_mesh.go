@@ -59,7 +59,7 @@ var mesh = register(Stage{
 		}
 		return append(images, components.BookinfoImages()...)
 	},
-	Charts: []charts.Chart{charts.IstioBase, charts.Istiod, charts.IstioCNI, charts.Ztunnel, charts.IstioGateway},
+	Charts: []charts.Chart{charts.Istiod, charts.IstioCNI, charts.Ztunnel, charts.IstioGateway}, // the base chart (CRDs only) is a CRDBundle
 	Guide: Guide{
 		Practices: []string{
 			"Install Istio from its official Helm charts, pinned to one release, in install order (base, istiod, then istio-cni and ztunnel in ambient mode).",

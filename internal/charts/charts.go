@@ -28,7 +28,7 @@ type Chart struct {
 
 // The charts the workshop installs.
 var (
-	IstioBase    = Chart{Name: "base", Repo: versions.IstioChartRepo, Module: versions.IstioModule, Path: "manifests/charts/base"}
+	IstioBase    = Chart{Name: "base", Repo: versions.IstioChartRepo, Module: versions.IstioModule, Path: "manifests/charts/base"} // not installed: its CRD file is the Istio CRDBundle's
 	Istiod       = Chart{Name: "istiod", Repo: versions.IstioChartRepo, Module: versions.IstioModule, Path: "manifests/charts/istio-control/istio-discovery"}
 	IstioCNI     = Chart{Name: "cni", Repo: versions.IstioChartRepo, Module: versions.IstioModule, Path: "manifests/charts/istio-cni"}
 	Ztunnel      = Chart{Name: "ztunnel", Repo: versions.IstioChartRepo, Module: versions.IstioModule, Path: "manifests/charts/ztunnel"}
