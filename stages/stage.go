@@ -15,6 +15,7 @@ import (
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/policies/objects"
 )
@@ -225,4 +226,12 @@ func Apply(ctx *pulumi.Context, c config.Config, cluster *infra.Cluster) (*Built
 		}
 	}
 	return b, nil
+}
+
+// ingressProbe asks for the product page over HTTPS from the participant's machine with
+// persona's token ("" for none) and expects status.
+func ingressProbe(c config.Config, stage int, name, persona string, status int) probe.Probe {
+	in := c.Ingress
+	return probe.Probe{Stage: stage, Name: name, From: probe.Host, URL: names.ProductPageURL("https", in.Host, in.HTTPSPort),
+		CACert: true, ClientCert: in.MutualTLS, Persona: persona, Expect: probe.Status(status)}
 }

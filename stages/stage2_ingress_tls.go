@@ -47,7 +47,7 @@ var ingressTLS = register(Stage{
 		https := names.ProductPageURL("https", in.Host, in.HTTPSPort)
 		http := names.ProductPageURL("http", in.Host, in.HTTPPort)
 		probes := withoutStage(earlier, 1)
-		probes = append(probes, probe.Probe{Stage: 2, Name: "product page over HTTPS", From: probe.Host, URL: https, CACert: true, ClientCert: in.MutualTLS, Expect: probe.Status(200)})
+		probes = append(probes, ingressProbe(c, 2, "product page over HTTPS", "", 200))
 		if in.MutualTLS {
 			probes = append(probes, probe.Probe{Stage: 2, Name: "HTTPS without a client certificate is refused", From: probe.Host, URL: https, CACert: true, Expect: probe.Refusal()})
 		}

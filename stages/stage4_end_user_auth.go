@@ -67,14 +67,6 @@ var endUserAuth = register(Stage{
 	},
 })
 
-// ingressProbe asks for the product page over HTTPS from the participant's machine with
-// persona's token ("" for none) and expects status.
-func ingressProbe(c config.Config, stage int, name, persona string, status int) probe.Probe {
-	in := c.Ingress
-	return probe.Probe{Stage: stage, Name: name, From: probe.Host, URL: names.ProductPageURL("https", in.Host, in.HTTPSPort),
-		CACert: true, ClientCert: in.MutualTLS, Persona: persona, Expect: probe.Status(status)}
-}
-
 // ReaderPersona is the persona whose token the ingress checks of other stages carry: the first
 // with the reader group (stage 5 admits only that group), else the first. Empty before stage 4.
 func ReaderPersona(c config.Config) string {
