@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/istio-workshop/istio-workshop/internal/langhost"
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
@@ -20,6 +21,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: pulumi-language-go [flags] ENGINE_ADDRESS")
 		os.Exit(2)
 	}
+	procs.EndOnInterrupt()
 	host := langhost.New(os.Args[len(os.Args)-1], "")
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(srv *grpc.Server) error {

@@ -8,10 +8,12 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 
+	"github.com/istio-workshop/istio-workshop/internal/procs"
 	"github.com/istio-workshop/istio-workshop/internal/provider"
 )
 
 func main() {
+	procs.EndOnInterrupt()
 	prov, err := provider.New()
 	if err == nil {
 		err = p.RunProvider(context.Background(), provider.Name, provider.Version, prov)
