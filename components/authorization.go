@@ -172,7 +172,7 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, clust
 			return nil, err
 		}
 		a.GatewayAPI = crds
-		waypoint, err := k8sobj.CustomResource(ctx, WaypointGateway(), append(under, pulumi.DependsOn([]pulumi.Resource{crds, bookinfo.Namespace}))...)
+		waypoint, err := customResource(ctx, WaypointGateway(), append(under, pulumi.DependsOn([]pulumi.Resource{crds, bookinfo.Namespace}))...)
 		if err != nil {
 			return nil, err
 		}
@@ -180,12 +180,12 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, clust
 	}
 	crds := append(under, pulumi.DependsOn(after))
 	for _, p := range append(IngressPolicies(cfg), BookinfoPolicies(cfg)...) {
-		if _, err := k8sobj.CustomResource(ctx, p, crds...); err != nil {
+		if _, err := customResource(ctx, p, crds...); err != nil {
 			return nil, err
 		}
 	}
 	for _, obj := range ReviewsRouting() {
-		if _, err := k8sobj.CustomResource(ctx, obj, crds...); err != nil {
+		if _, err := customResource(ctx, obj, crds...); err != nil {
 			return nil, err
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
@@ -77,7 +76,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 		return nil, err
 	}
 	b.Namespace = ns
-	inNS := append(under, pulumi.DependsOn([]pulumi.Resource{ns}))
+	inNS := append(under, pulumi.DependsOn([]pulumi.Resource{ns}), deletedWithItsNamespace(ctx, names.BookinfoNamespace))
 	for _, svc := range bookinfoServices {
 		if err := bookinfoService(ctx, svc.name, svc.versions, inNS...); err != nil {
 			return nil, err
@@ -96,7 +95,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	// Istio loads the ingress credential whenever cert-manager writes it (stage 2), so the
 	// gateway need not wait for the certificate.
 	crds := append(inNS, pulumi.DependsOn(append([]pulumi.Resource{ns}, mesh.Istio...)))
-	gateway, err := k8sobj.CustomResource(ctx, gw, crds...)
+	gateway, err := customResource(ctx, gw, crds...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +108,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 			Http:     shape.Routes,
 		},
 	}
-	if _, err := k8sobj.CustomResource(ctx, vs, crds...); err != nil {
+	if _, err := customResource(ctx, vs, crds...); err != nil {
 		return nil, err
 	}
 	b.Gateway = gateway

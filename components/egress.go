@@ -57,7 +57,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 	}
 	after := append([]pulumi.Resource{egressNS}, mesh.Istio...)
 	if cfg.MeshMode == config.Ambient {
-		waypoint, err := k8sobj.CustomResource(ctx, waypointGateway(names.EgressGatewayName, names.EgressNamespace),
+		waypoint, err := customResource(ctx, waypointGateway(names.EgressGatewayName, names.EgressNamespace),
 			append(under, pulumi.DependsOn([]pulumi.Resource{authz.GatewayAPI, egressNS}))...)
 		if err != nil {
 			return nil, err
@@ -77,7 +77,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 		after = append(after, gw)
 	}
 	for _, obj := range EgressObjects(cfg) {
-		if _, err := k8sobj.CustomResourceWith(ctx, obj, ZeroEnums(obj), append(under, pulumi.DependsOn(after))...); err != nil {
+		if _, err := customResourceWith(ctx, obj, ZeroEnums(obj), append(under, pulumi.DependsOn(after))...); err != nil {
 			return nil, err
 		}
 	}
@@ -91,7 +91,7 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 		return nil, err
 	}
 	for _, p := range policies {
-		if _, err := k8sobj.CustomResource(ctx, p, append(under, pulumi.DependsOn([]pulumi.Resource{clientNS}))...); err != nil {
+		if _, err := customResource(ctx, p, append(under, pulumi.DependsOn([]pulumi.Resource{clientNS}))...); err != nil {
 			return nil, err
 		}
 	}

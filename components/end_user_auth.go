@@ -99,12 +99,12 @@ func NewEndUserAuth(ctx *pulumi.Context, name string, cfg config.Config, mesh *M
 	}
 
 	crds := append(under, pulumi.DependsOn(append([]pulumi.Resource{mesh.IngressNamespace}, mesh.Istio...)))
-	if _, err := k8sobj.CustomResourceWith(ctx, IngressRequestAuthentication(cfg), []k8sobj.Input{
+	if _, err := customResourceWith(ctx, IngressRequestAuthentication(cfg), []k8sobj.Input{
 		{Path: []any{"spec", "jwtRules", 0, "jwks"}, Value: key.JWKS},
 	}, crds...); err != nil {
 		return nil, err
 	}
-	if _, err := k8sobj.CustomResource(ctx, IngressRequireJWT(cfg), crds...); err != nil {
+	if _, err := customResource(ctx, IngressRequireJWT(cfg), crds...); err != nil {
 		return nil, err
 	}
 	a.JWKS = key.JWKS

@@ -9,7 +9,6 @@ import (
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
@@ -69,12 +68,12 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 			"tls.key": pulumi.ToSecret(ca.KeyPEM).(pulumi.StringOutput),
 			"ca.crt":  ca.CertPEM,
 		},
-	}, append(under, pulumi.DependsOn([]pulumi.Resource{certManager}))...)
+	}, append(under, pulumi.DependsOn([]pulumi.Resource{certManager}), deletedWithItsNamespace(ctx, CertManagerNamespace))...)
 	if err != nil {
 		return nil, err
 	}
 	crds := append(under, pulumi.DependsOn([]pulumi.Resource{certManager.Chart, secret}))
-	issuer, err := k8sobj.CustomResource(ctx, &cmapi.ClusterIssuer{
+	issuer, err := customResource(ctx, &cmapi.ClusterIssuer{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "cert-manager.io/v1", Kind: "ClusterIssuer"},
 		ObjectMeta: k8smeta.ObjectMeta{Name: CAIssuer},
 		Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{CA: &cmapi.CAIssuer{SecretName: CASecret}}},
@@ -82,7 +81,7 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 	if err != nil {
 		return nil, err
 	}
-	t.Certificate, err = k8sobj.CustomResource(ctx, &cmapi.Certificate{
+	t.Certificate, err = customResource(ctx, &cmapi.Certificate{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "cert-manager.io/v1", Kind: "Certificate"},
 		ObjectMeta: k8smeta.ObjectMeta{Name: "bookinfo-ingress", Namespace: names.IngressNamespace},
 		Spec: cmapi.CertificateSpec{

@@ -3,7 +3,6 @@ package components
 import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/istio-workshop/istio-workshop/infra"
@@ -159,11 +158,4 @@ func ingressService(cfg config.Config) pulumi.Map {
 		svc["annotations"] = pulumi.Map{waitFor: pulumi.String("jsonpath={.status.loadBalancer.ingress}")}
 	}
 	return svc
-}
-
-// namespace makes a namespace (Helm v4 charts do not create theirs).
-func namespace(ctx *pulumi.Context, name string, labels map[string]string, opts ...pulumi.ResourceOption) (*corev1.Namespace, error) {
-	return corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: pulumi.ToStringMap(labels)},
-	}, opts...)
 }

@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
@@ -40,7 +39,7 @@ func NewNetworkPolicies(ctx *pulumi.Context, name string, policies []*netv1.Netw
 		return nil, err
 	}
 	for _, p := range policies {
-		if _, err := k8sobj.CustomResource(ctx, p, pulumi.Parent(n), pulumi.DependsOn(after)); err != nil {
+		if _, err := customResource(ctx, p, pulumi.Parent(n), pulumi.DependsOn(after)); err != nil {
 			return nil, err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
@@ -29,7 +28,7 @@ func NewStrictMTLS(ctx *pulumi.Context, name string, cfg config.Config, mesh *Me
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(s)}
 	// In the root namespace with no selector, the policy applies to every workload of the mesh.
-	if _, err := k8sobj.CustomResource(ctx, &security.PeerAuthentication{
+	if _, err := customResource(ctx, &security.PeerAuthentication{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "security.istio.io/v1", Kind: "PeerAuthentication"},
 		ObjectMeta: k8smeta.ObjectMeta{Name: "default", Namespace: names.IstioNamespace},
 		Spec: securityapi.PeerAuthentication{
@@ -53,6 +52,7 @@ func NewStrictMTLS(ctx *pulumi.Context, name string, cfg config.Config, mesh *Me
 
 // curlClient is a long-running curl pod that participants `kubectl exec` into.
 func curlClient(ctx *pulumi.Context, ns string, opts ...pulumi.ResourceOption) error {
+	opts = append(opts, deletedWithItsNamespace(ctx, ns))
 	labels := pulumi.StringMap{"app": pulumi.String("curl-client")}
 	meta := &metav1.ObjectMetaArgs{Name: pulumi.String("curl-client"), Namespace: pulumi.String(ns), Labels: labels}
 	if _, err := corev1.NewServiceAccount(ctx, ns+"-curl-client", &corev1.ServiceAccountArgs{Metadata: meta}, opts...); err != nil {

@@ -23,6 +23,8 @@ type Stack struct {
 	Resources map[string]resource.PropertyMap
 	// DependsOn maps "type name" to the "type name" of every resource it waits for.
 	DependsOn map[string][]string
+	// DeletedWith maps "type name" to the "type name" of the resource whose deletion takes it.
+	DeletedWith map[string]string
 }
 
 // Run runs program for stack with the given `workshop:*` settings (keys as the engine passes
@@ -54,7 +56,7 @@ func Run(t testing.TB, program pulumi.RunFunc, stack string, values map[string]s
 			_ = os.Unsetenv(pulumi.EnvConfig)
 		}
 	}()
-	s := &Stack{Resources: map[string]resource.PropertyMap{}, DependsOn: map[string][]string{}}
+	s := &Stack{Resources: map[string]resource.PropertyMap{}, DependsOn: map[string][]string{}, DeletedWith: map[string]string{}}
 	err = pulumi.RunErr(program, pulumi.WithMocks("istio-workshop", stack, s))
 	return s, err
 }
@@ -69,6 +71,9 @@ func (s *Stack) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	s.Resources[key] = args.Inputs
 	for _, urn := range args.RegisterRPC.GetDependencies() {
 		s.DependsOn[key] = append(s.DependsOn[key], TypeAndName(urn))
+	}
+	if with := args.RegisterRPC.GetDeletedWith(); with != "" {
+		s.DeletedWith[key] = TypeAndName(with)
 	}
 	s.mu.Unlock()
 	out := args.Inputs.Copy()

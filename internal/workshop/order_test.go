@@ -56,3 +56,33 @@ func TestInstallWaitsOnlyWhereIstioNeedsIt(t *testing.T) {
 		})
 	}
 }
+
+// On destroy (or a walk back past the stage that made a namespace) the objects in a namespace
+// the program made go with their namespace, instead of being deleted and awaited one by one:
+// every such object names its namespace as DeletedWith; cluster-scoped objects and objects in
+// namespaces the program did not make keep their own delete.
+func TestObjectsGoWithTheNamespaceTheProgramMade(t *testing.T) {
+	for _, mode := range []string{"ambient", "sidecar"} {
+		t.Run(mode, func(t *testing.T) {
+			m, err := run(t, "step7", map[string]string{"workshop:stage": "7", "workshop:meshMode": mode})
+			require.NoError(t, err)
+			const nsType = "kubernetes:core/v1:Namespace "
+			covered := 0
+			for key, inputs := range m.Resources {
+				ns := ""
+				if meta, ok := inputs["metadata"]; ok && meta.IsObject() {
+					if v, ok := meta.ObjectValue()["namespace"]; ok && v.IsString() {
+						ns = v.StringValue()
+					}
+				}
+				if _, made := m.Resources[nsType+ns]; ns != "" && made {
+					assert.Equal(t, nsType+ns, m.DeletedWith[key], "%s is deleted with its namespace", key)
+					covered++
+					continue
+				}
+				assert.Empty(t, m.DeletedWith[key], "%s keeps its own delete", key)
+			}
+			assert.Greater(t, covered, 30, "Bookinfo, the Istio resources and the curl clients are covered")
+		})
+	}
+}
