@@ -29,7 +29,15 @@ func NewCertManager(ctx *pulumi.Context, name string, cfg config.Config, cluster
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.Provider(cluster.Provider)}
-	ns, err := namespace(ctx, CertManagerNamespace, nil, under...)
+	var err error
+	c.CRDs, err = newCRDBundle(ctx, "cert-manager-crds", cluster, versions.CertManagerModulePath+"@"+cfg.Versions.CertManager,
+		[]string{"deploy/crds/cert-manager.io_*.yaml", "deploy/crds/acme.cert-manager.io_*.yaml"}, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	// After the CRDs (the chart waits for both anyway): a destroy then deletes this namespace in
+	// the same dependency layer as the mesh's (see deleted_with.go).
+	ns, err := namespace(ctx, CertManagerNamespace, nil, append(under, pulumi.DependsOn([]pulumi.Resource{c.CRDs}))...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,11 +56,6 @@ func NewCertManager(ctx *pulumi.Context, name string, cfg config.Config, cluster
 		"cainjector":      pulumi.Map{"image": image},
 		"acmesolver":      pulumi.Map{"image": image},
 		"startupapicheck": pulumi.Map{"enabled": pulumi.Bool(false)}, // a Helm hook: Chart does not run hooks
-	}
-	c.CRDs, err = newCRDBundle(ctx, "cert-manager-crds", cluster, versions.CertManagerModulePath+"@"+cfg.Versions.CertManager,
-		[]string{"deploy/crds/cert-manager.io_*.yaml", "deploy/crds/acme.cert-manager.io_*.yaml"}, pulumi.Parent(c))
-	if err != nil {
-		return nil, err
 	}
 	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns, c.CRDs}), settleFreeServices())...)
 	if err != nil {

@@ -19,10 +19,13 @@ func newCRDBundle(ctx *pulumi.Context, name string, cluster *infra.Cluster, modu
 		return nil, err
 	}
 	hashes := pulumi.StringMap{}
+	var names []string
 	for _, d := range defs {
 		hashes[d.Name] = pulumi.String(d.Hash)
+		names = append(names, d.Name)
 	}
 	b := &crdBundle{}
+	rememberBundle(ctx, b, names)
 	return b, ctx.RegisterResource("workshop:index:CRDBundle", name, pulumi.Map{
 		"kubeconfig": cluster.Kubeconfig,
 		"context":    cluster.ContextName,

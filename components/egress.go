@@ -51,7 +51,9 @@ func NewEgress(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, 
 		return nil, err
 	}
 	under := []pulumi.ResourceOption{pulumi.Parent(e)}
-	egressNS, err := namespace(ctx, names.EgressNamespace, nil, under...)
+	// After the mesh (its gateway needs istiod anyway): a destroy deletes it in the same layer as
+	// the client's namespace (see deleted_with.go).
+	egressNS, err := namespace(ctx, names.EgressNamespace, nil, append(under, pulumi.DependsOn(mesh.Ready))...)
 	if err != nil {
 		return nil, err
 	}

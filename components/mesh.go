@@ -98,7 +98,9 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		m.Ready = append(m.Ready, cni, ztunnel)
 	}
 
-	m.IngressNamespace, err = namespace(ctx, names.IngressNamespace, nil, under...)
+	// Behind the mode guard like istio-system: a destroy deletes both in one layer (see
+	// deleted_with.go).
+	m.IngressNamespace, err = namespace(ctx, names.IngressNamespace, nil, append(under, pulumi.DependsOn([]pulumi.Resource{guard}))...)
 	if err != nil {
 		return nil, err
 	}

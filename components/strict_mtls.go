@@ -40,7 +40,9 @@ func NewStrictMTLS(ctx *pulumi.Context, name string, cfg config.Config, mesh *Me
 
 	// Explicitly out of the mesh in either mode.
 	outside := map[string]string{"istio.io/dataplane-mode": "none", "istio-injection": "disabled"}
-	ns, err := namespace(ctx, names.OutsideNamespace, outside, under...)
+	// After the mesh, though it is outside it: a destroy then deletes this namespace in the same
+	// layer as Bookinfo's (see deleted_with.go).
+	ns, err := namespace(ctx, names.OutsideNamespace, outside, append(under, pulumi.DependsOn(mesh.Ready))...)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +69,9 @@ func curlClient(ctx *pulumi.Context, ns string, opts ...pulumi.ResourceOption) e
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
 				Spec: &corev1.PodSpecArgs{
 					ServiceAccountName: pulumi.String("curl-client"),
+					// sleep, as PID 1, ignores SIGTERM: without this every delete of the pod (and
+					// of its namespace) waited the default 30 s grace period for nothing.
+					TerminationGracePeriodSeconds: pulumi.Int(0),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:    pulumi.String("curl"),
 						Image:   pulumi.String(versions.Curl),

@@ -57,17 +57,27 @@ func TestInstallWaitsOnlyWhereIstioNeedsIt(t *testing.T) {
 	}
 }
 
-// On destroy (or a walk back past the stage that made a namespace) the objects in a namespace
-// the program made go with their namespace, instead of being deleted and awaited one by one:
-// every such object names its namespace as DeletedWith; cluster-scoped objects and objects in
-// namespaces the program did not make keep their own delete.
-func TestObjectsGoWithTheNamespaceTheProgramMade(t *testing.T) {
+// On destroy (or a walk back past the stage that made a namespace) the objects Kubernetes
+// removes with their container go with it, instead of being deleted and awaited one by one:
+// every object in a namespace the program made names that namespace as DeletedWith, every
+// cluster-scoped custom resource the CRD bundle of its kind; everything else keeps its own delete.
+func TestObjectsGoWithTheirContainer(t *testing.T) {
 	for _, mode := range []string{"ambient", "sidecar"} {
 		t.Run(mode, func(t *testing.T) {
 			m, err := run(t, "step7", map[string]string{"workshop:stage": "7", "workshop:meshMode": mode})
 			require.NoError(t, err)
-			const nsType = "kubernetes:core/v1:Namespace "
-			covered := 0
+			const nsType, bundleType = "kubernetes:core/v1:Namespace ", "workshop:index:CRDBundle "
+			bundleOf := map[string]string{} // API group -> bundle
+			for key, inputs := range m.Resources {
+				if strings.HasPrefix(key, bundleType) {
+					for crd := range inputs["crds"].ObjectValue() {
+						_, group, _ := strings.Cut(string(crd), ".")
+						bundleOf[group] = key
+					}
+				}
+			}
+			require.Contains(t, bundleOf, "cert-manager.io")
+			inNamespace, clusterScoped := 0, 0
 			for key, inputs := range m.Resources {
 				ns := ""
 				if meta, ok := inputs["metadata"]; ok && meta.IsObject() {
@@ -75,14 +85,20 @@ func TestObjectsGoWithTheNamespaceTheProgramMade(t *testing.T) {
 						ns = v.StringValue()
 					}
 				}
+				typ, _, _ := strings.Cut(strings.TrimPrefix(key, "kubernetes:"), ":")
+				group, _, _ := strings.Cut(typ, "/")
 				if _, made := m.Resources[nsType+ns]; ns != "" && made {
 					assert.Equal(t, nsType+ns, m.DeletedWith[key], "%s is deleted with its namespace", key)
-					covered++
-					continue
+					inNamespace++
+				} else if bundle, ok := bundleOf[group]; ok && ns == "" && strings.HasPrefix(key, "kubernetes:") {
+					assert.Equal(t, bundle, m.DeletedWith[key], "%s is deleted with its CRDs", key)
+					clusterScoped++
+				} else {
+					assert.Empty(t, m.DeletedWith[key], "%s keeps its own delete", key)
 				}
-				assert.Empty(t, m.DeletedWith[key], "%s keeps its own delete", key)
 			}
-			assert.Greater(t, covered, 30, "Bookinfo, the Istio resources and the curl clients are covered")
+			assert.Greater(t, inNamespace, 30, "Bookinfo, the Istio resources and the curl clients are covered")
+			assert.Equal(t, 1, clusterScoped, "the ClusterIssuer is covered")
 		})
 	}
 }
