@@ -45,9 +45,12 @@ const (
 	procScheduler = "kube-scheduler"
 	procKwok      = "kwok"
 	procLB        = "workshop-lb"
+	// procCertManager runs cert-manager's CA and self-signed issuing controllers (the chart's
+	// pods are simulated): Certificates are issued and renewed for real.
+	procCertManager = "workshop-cert-manager"
 )
 
-var processes = []string{procEtcd, procAPIServer, procKCM, procScheduler, procKwok, procLB}
+var processes = []string{procEtcd, procAPIServer, procKCM, procScheduler, procKwok, procLB, procCertManager}
 
 var validName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 

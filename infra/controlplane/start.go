@@ -136,6 +136,7 @@ func (c *ControlPlane) run(ctx context.Context, s *state) error {
 			"--node-port=" + strconv.Itoa(s.Ports[procKwok]), "--server-address=127.0.0.1:" + strconv.Itoa(s.Ports[procKwok]),
 			"--node-lease-duration-seconds=40"}, nil},
 		{procLB, []string{"--kubeconfig=" + kubeconfig}, nil},
+		{procCertManager, []string{"--kubeconfig=" + kubeconfig}, nil},
 	}
 	for _, st := range steps {
 		if pid, ok := s.PIDs[st.name]; ok && c.owns(pid) {
