@@ -56,6 +56,9 @@ func NewCertManager(ctx *pulumi.Context, name string, cfg config.Config, cluster
 		"cainjector":      pulumi.Map{"image": image},
 		"acmesolver":      pulumi.Map{"image": image},
 		"startupapicheck": pulumi.Map{"enabled": pulumi.Bool(false)}, // a Helm hook: Chart does not run hooks
+		// A Certificate's Secret goes with it: walking back past a stage leaves no key behind
+		// (stage 8's is a CA key).
+		"enableCertificateOwnerRef": pulumi.Bool(true),
 	}
 	c.Chart, err = helmv4.NewChart(ctx, "cert-manager", args, append(under, pulumi.DependsOn([]pulumi.Resource{ns, c.CRDs}), settleFreeServices())...)
 	if err != nil {

@@ -31,6 +31,8 @@ type IngressTLS struct {
 
 	// RootCA is the CA certificate (PEM) participants trust with `curl --cacert`.
 	RootCA pulumi.StringOutput
+	// Issuer is the ClusterIssuer that signs with the root CA.
+	Issuer pulumi.Resource
 	// Certificate is the ingress certificate; the Gateway's HTTPS server uses its secret.
 	Certificate pulumi.Resource
 	// ClientCert and ClientKey (secret) authenticate a participant when the ingress requires
@@ -73,7 +75,7 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 		return nil, err
 	}
 	crds := append(under, pulumi.DependsOn([]pulumi.Resource{certManager.Chart, secret}))
-	issuer, err := customResource(ctx, &cmapi.ClusterIssuer{
+	t.Issuer, err = customResource(ctx, &cmapi.ClusterIssuer{
 		TypeMeta:   k8smeta.TypeMeta{APIVersion: "cert-manager.io/v1", Kind: "ClusterIssuer"},
 		ObjectMeta: k8smeta.ObjectMeta{Name: CAIssuer},
 		Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{CA: &cmapi.CAIssuer{SecretName: CASecret}}},
@@ -96,7 +98,7 @@ func NewIngressTLS(ctx *pulumi.Context, name string, cfg config.Config, certMana
 			},
 			Usages: []cmapi.KeyUsage{cmapi.UsageServerAuth, cmapi.UsageDigitalSignature},
 		},
-	}, append(under, pulumi.DependsOn([]pulumi.Resource{certManager.Chart, issuer, mesh.IngressNamespace}))...)
+	}, append(under, pulumi.DependsOn([]pulumi.Resource{certManager.Chart, t.Issuer, mesh.IngressNamespace}))...)
 	if err != nil {
 		return nil, err
 	}

@@ -30,16 +30,25 @@ type Mesh struct {
 	Istio []pulumi.Resource
 	// Ready is everything a workload in the mesh needs before it starts.
 	Ready []pulumi.Resource
+	// SystemNamespace is istio-system: istiod, its CA and the mesh-wide policies.
+	SystemNamespace *corev1.Namespace
 	// IngressNamespace holds the ingress gateway, its certificate and its policies.
 	IngressNamespace *corev1.Namespace
 	// Ingress is the ingress gateway chart.
 	Ingress *helmv4.Chart
 }
 
+// MeshShape is what later stages change in the mesh of stage 1.
+type MeshShape struct {
+	// PluggedCA names the Secret istiod signs workload certificates with (stage 8), instead of
+	// its self-signed root; empty: self-signed.
+	PluggedCA string
+}
+
 type meshModeGuard struct{ pulumi.CustomResourceState }
 
 // NewMesh installs Istio in the configured mode.
-func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, opts ...pulumi.ResourceOption) (*Mesh, error) {
+func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, shape MeshShape, opts ...pulumi.ResourceOption) (*Mesh, error) {
 	m := &Mesh{Mode: cfg.MeshMode}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Mesh", name, m, opts...); err != nil {
 		return nil, err
@@ -65,6 +74,7 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 		profile = pulumi.String("ambient")
 	}
 
+	m.SystemNamespace = systemNS
 	chart := func(release string, c charts.Chart, ns string, values pulumi.Map, after ...pulumi.Resource) (*helmv4.Chart, error) {
 		return istioChart(ctx, cfg, release, c, ns, values, append(under, pulumi.DependsOn(after))...)
 	}
@@ -74,11 +84,15 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	if err != nil {
 		return nil, err
 	}
-	istiod, err := chart("istiod", charts.Istiod, names.IstioNamespace, pulumi.Map{
+	istiodOptions := []pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{m.CRDs, systemNS})}
+	if shape.PluggedCA != "" {
+		istiodOptions = append(istiodOptions, mountPluggedCA(shape.PluggedCA))
+	}
+	istiod, err := istioChart(ctx, cfg, "istiod", charts.Istiod, names.IstioNamespace, pulumi.Map{
 		"profile": profile, "global": image, "base": webhook,
 		// One replica is plenty for a workshop; an HPA would need a metrics server.
 		"pilot": pulumi.Map{"autoscaleEnabled": pulumi.Bool(false)},
-	}, m.CRDs, systemNS)
+	}, append(under, istiodOptions...)...)
 	if err != nil {
 		return nil, err
 	}

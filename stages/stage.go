@@ -42,6 +42,8 @@ type Stage struct {
 	// Probes are the checks of the stages up to this one: those of the earlier stages (which this
 	// stage may change, as it changes their objects) and its own.
 	Probes func(c config.Config, earlier []probe.Probe) []probe.Probe
+	// Facts are the stage's checks that read the cluster instead of sending traffic.
+	Facts func(c config.Config) []Fact
 	// Images are the container images the stage runs.
 	Images func(c config.Config) []string
 	// Charts are the Helm charts it installs.
@@ -62,6 +64,8 @@ type Holds struct {
 // Plan is what the stages in force make of objects an earlier stage applies: each stage's Amend
 // changes it before anything is applied, so an object is registered once, whole.
 type Plan struct {
+	// Mesh is what later stages change in stage 1's Istio (stage 8: istiod's CA).
+	Mesh components.MeshShape
 	// Bookinfo is the shape of Bookinfo's namespace and ingress (stage 1's objects).
 	Bookinfo components.BookinfoShape
 }
@@ -76,6 +80,8 @@ type Built struct {
 	// After stage 1.
 	Mesh     *components.Mesh
 	Bookinfo *components.Bookinfo
+	// After stage 2.
+	IngressTLS *components.IngressTLS
 	// After stage 5.
 	Authorization *components.Authorization
 	// After stage 6.

@@ -31,7 +31,7 @@ var mesh = register(Stage{
 	Components: []string{"Mesh", "Bookinfo"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		// After the check of stage 0, which must see the cluster before Istio changes it.
-		m, err := components.NewMesh(ctx, "mesh", b.Config, b.Cluster, pulumi.DependsOn([]pulumi.Resource{b.Clean}))
+		m, err := components.NewMesh(ctx, "mesh", b.Config, b.Cluster, b.Plan.Mesh, pulumi.DependsOn([]pulumi.Resource{b.Clean}))
 		if err != nil {
 			return err
 		}

@@ -34,6 +34,7 @@ var ingressTLS = register(Stage{
 		if err != nil {
 			return err
 		}
+		b.IngressTLS = tls
 		ctx.Export(outputs.RootCA, tls.RootCA)
 		if b.Config.Ingress.MutualTLS {
 			ctx.Export(outputs.ClientCert, tls.ClientCert)

@@ -45,7 +45,7 @@ func TestTheRegistryIsNumberedInOrderAndComplete(t *testing.T) {
 			assert.NotEmpty(t, c.Run, "stage %d: %s", i, c.Why)
 		}
 		if i > 0 {
-			assert.NotNil(t, s.Probes, "stage %d: a promise verify cannot check is an assumption", i)
+			assert.True(t, s.Probes != nil || s.Facts != nil, "stage %d: a promise verify cannot check is an assumption", i)
 		}
 	}
 	assert.Equal(t, config.Stage(len(all)-1), Last())
@@ -74,7 +74,7 @@ func TestTheSettingsAStageReadsExist(t *testing.T) {
 	}
 }
 
-func TestEveryStageAddsAProbeOfItsOwn(t *testing.T) {
+func TestEveryStageAddsAProbeOrFactOfItsOwn(t *testing.T) {
 	for _, mode := range []config.MeshMode{config.Ambient, config.Sidecar} {
 		for _, s := range All()[1:] {
 			got := map[int]int{}
@@ -82,7 +82,11 @@ func TestEveryStageAddsAProbeOfItsOwn(t *testing.T) {
 				require.NoError(t, p.Validate(), "%s stage %d: %s", mode, s.Number, p.Name)
 				got[p.Stage]++
 			}
-			assert.NotZero(t, got[int(s.Number)], "%s: stage %d has no probe of its own", mode, s.Number)
+			for _, f := range Facts(load(t, s.Number, mode)) {
+				assert.NotEmpty(t, f.Name, "%s stage %d: a fact without a name", mode, s.Number)
+				got[int(f.Stage)]++
+			}
+			assert.NotZero(t, got[int(s.Number)], "%s: stage %d has no probe or fact of its own", mode, s.Number)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/istio-workshop/istio-workshop/stages"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -120,12 +121,13 @@ func TestExplainPrintsThePromiseAndTheChecks(t *testing.T) {
 }
 
 func TestBadCommandLinesExitTwoWithUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"deploy"}, {"explain"}, {"explain", "9"}, {"explain", "-1"}, {"explain", "four"}, {"token"}, {"token", "alice", "extra"},
-		{"token", "alice", "--colour"}, {"up"}, {"up", "8"}, {"preview", "1", "2"}, {"diff", "3"}, {"diff", "3", "x"}, {"verify"}, {"verify", "4"}, {"reset", "now"}} {
+	past, beyond := fmt.Sprint(stages.Last()+1), fmt.Sprint(stages.Last()+2)
+	for _, args := range [][]string{nil, {"deploy"}, {"explain"}, {"explain", beyond}, {"explain", "-1"}, {"explain", "four"}, {"token"}, {"token", "alice", "extra"},
+		{"token", "alice", "--colour"}, {"up"}, {"up", past}, {"preview", "1", "2"}, {"diff", "3"}, {"diff", "3", "x"}, {"verify"}, {"verify", "4"}, {"reset", "now"}} {
 		code, _, stderr := runCLI(args, fakeOutputs(nil, nil))
 		assert.Equal(t, Usage, code, "%v", args)
 		assert.Contains(t, stderr, "usage:", "%v", args)
 	}
-	_, _, stderr := runCLI([]string{"explain", "9"}, nil)
-	assert.Contains(t, stderr, "stages are 0–7")
+	_, _, stderr := runCLI([]string{"explain", beyond}, nil)
+	assert.Contains(t, stderr, fmt.Sprintf("stages are 0–%d", stages.Last()))
 }

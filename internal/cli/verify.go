@@ -44,7 +44,63 @@ type verifyReport struct {
 	Traffic      string         `json:"traffic"` // "checked", or why not
 	Probes       []probe.Result `json:"probes"`
 	Skipped      []probe.Probe  `json:"skipped"`
-	Pass         bool           `json:"pass"`
+	// Facts are the stages' checks that read the cluster (see stages.Fact).
+	Facts []factResult `json:"facts"`
+	Pass  bool         `json:"pass"`
+}
+
+// factResult is one fact's outcome; Skipped says why it was not checked.
+type factResult struct {
+	Stage   int    `json:"stage"`
+	Name    string `json:"name"`
+	Pass    bool   `json:"pass"`
+	Detail  string `json:"detail,omitempty"`
+	Skipped string `json:"skipped,omitempty"`
+}
+
+func (r factResult) String() string {
+	switch {
+	case r.Skipped != "":
+		return fmt.Sprintf("skipped  stage %d: %s (%s)", r.Stage, r.Name, r.Skipped)
+	case r.Pass:
+		return fmt.Sprintf("pass     stage %d: %s", r.Stage, r.Name)
+	}
+	return fmt.Sprintf("FAIL     stage %d: %s: %s", r.Stage, r.Name, r.Detail)
+}
+
+// checkFacts checks the facts of the stack's stages; on the local control plane those about
+// what a running Istio writes are skipped.
+func checkFacts(ctx context.Context, cfg *rest.Config, facts []stages.Fact, local bool, root []byte) ([]factResult, error) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := []factResult{}
+	for _, f := range facts {
+		r := factResult{Stage: int(f.Stage), Name: f.Name}
+		if f.RealCluster && local {
+			r.Skipped = "on the local control plane no Istio runs to write it"
+			out = append(out, r)
+			continue
+		}
+		var err error
+		switch f.Kind {
+		case stages.IssuedByRoot:
+			err = verify.IssuedByRoot(ctx, client, f.Namespace, f.Object, root)
+		case stages.MountsSecret:
+			err = verify.MountsSecret(ctx, client, f.Namespace, f.Object, f.Volume, f.Secret)
+		case stages.PublishesRoot:
+			err = verify.PublishesRoot(ctx, client, f.Namespace, f.Object, root)
+		default:
+			err = fmt.Errorf("verify knows no fact of kind %q", f.Kind)
+		}
+		r.Pass = err == nil
+		if err != nil {
+			r.Detail = err.Error()
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // verify checks that every object the stack made is in the cluster, then runs the stage's
@@ -85,6 +141,21 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 	}
 	rep.Unchecked = append(rep.Unchecked, checked.Unchecked...)
 
+	var facts []stages.Fact
+	if factsCfg, err := stages.Load(stack, o.Settings); err == nil {
+		facts = stages.Facts(factsCfg) // when the settings do not load, probesDiffer says so
+	}
+	rep.Facts, err = checkFacts(ctx, cfg, facts, o.ClusterProvider == "local", []byte(o.RootCA))
+	if err != nil {
+		return fmt.Errorf("checking the facts of stack %s: %w", stack, err)
+	}
+	factsFailed := 0
+	for _, f := range rep.Facts {
+		if !f.Pass && f.Skipped == "" {
+			factsFailed++
+		}
+	}
+
 	probes := o.Probes
 	switch {
 	case objectsOnly:
@@ -117,7 +188,7 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			couldNot++
 		}
 	}
-	rep.Pass = len(rep.Missing) == 0 && len(rep.Drifted) == 0 && len(rep.Unchecked) == 0 && len(rep.ProbesDiffer) == 0 && failed == 0
+	rep.Pass = len(rep.Missing) == 0 && len(rep.Drifted) == 0 && len(rep.Unchecked) == 0 && len(rep.ProbesDiffer) == 0 && failed == 0 && factsFailed == 0
 
 	if asJSON {
 		enc := json.NewEncoder(out.Stdout)
@@ -140,6 +211,12 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 		for _, u := range rep.Unchecked {
 			fmt.Fprintf(w, "  not checked: %s\n", u)
 		}
+		if len(rep.Facts) > 0 {
+			fmt.Fprintf(w, "\nFacts (read from the cluster):\n")
+			for _, f := range rep.Facts {
+				fmt.Fprintf(w, "  %s\n", f)
+			}
+		}
 		fmt.Fprintf(w, "\nProbes: %s\n", rep.Traffic)
 		for _, d := range rep.ProbesDiffer {
 			fmt.Fprintf(w, "  differs: %s (`scripts/pulumi up --stack %s` exports the stages' probes again)\n", d, stack)
@@ -152,8 +229,8 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 		}
 	}
 	if !rep.Pass {
-		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) not as the stages define, %d probe(s) failed (%d of them could not probe)",
-			stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), len(rep.ProbesDiffer), failed, couldNot)
+		return fmt.Errorf("stack %s does not keep its promises: %d object(s) missing, %d changed, %d not checked, %d probe(s) not as the stages define, %d fact(s) failed, %d probe(s) failed (%d of them could not probe)",
+			stack, len(rep.Missing), len(rep.Drifted), len(rep.Unchecked), len(rep.ProbesDiffer), factsFailed, failed, couldNot)
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ type Config struct {
 	Ingress     Ingress
 	Auth        Auth
 	Egress      Egress
+	IstiodCA    IstiodCA
 }
 
 // Cluster says which cluster the stack runs on.
@@ -126,7 +127,7 @@ type Setting struct {
 
 // Settings is every key a stack may set. Unknown `workshop:*` keys are rejected. The stage key's
 // range is the registry's: StageSetting describes it with the last stage filled in.
-var Settings = append(append(clusterSettings, authSettings...), egressSettings...)
+var Settings = slices.Concat(clusterSettings, authSettings, egressSettings, istiodCASettings)
 
 var clusterSettings = []Setting{
 	{"stage", "", "an integer 0–N (default: N for stack stepN; a stack of another name must set it)", "the highest stage to put in force"},
@@ -318,6 +319,7 @@ func Load(stack string, values map[string]string, rules Rules) (Config, error) {
 	}
 	c.Auth = l.auth()
 	c.Egress = l.egress()
+	c.IstiodCA = l.istiodCA()
 	if rules.Check != nil {
 		// With the others, so every problem is said at once: a check skips what is malformed.
 		l.errs = append(l.errs, rules.Check(c)...)

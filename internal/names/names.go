@@ -41,3 +41,7 @@ func ProductPageURL(scheme, host string, port int) string {
 	}
 	return fmt.Sprintf("%s://%s:%d/productpage", scheme, host, port)
 }
+
+// IstiodCASecret is istiod's intermediate CA (stage 8): its cert-manager Certificate and the
+// Secret cert-manager writes it to, which istiod's cacerts volume mounts.
+const IstiodCASecret = "istiod-ca"

@@ -1,0 +1,107 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	tlsx "crypto/tls"
+
+	k8serrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// IssuedByRoot checks that Secret ns/name (cert-manager's layout) holds a CA certificate that
+// root signed and that is not root itself, with its key, and root as ca.crt.
+func IssuedByRoot(ctx context.Context, client kubernetes.Interface, ns, name string, root []byte) error {
+	rootCert, err := firstCert(root)
+	if err != nil {
+		return fmt.Errorf("the stack's root CA: %w", err)
+	}
+	s, err := client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if k8serrors.IsNotFound(err) {
+		return fmt.Errorf("Secret %s/%s does not exist (has cert-manager issued the Certificate? kubectl describe certificate %s -n %s)", ns, name, name, ns)
+	}
+	if err != nil {
+		return err
+	}
+	ca, err := firstCert(s.Data["tls.crt"])
+	if err != nil {
+		return fmt.Errorf("Secret %s/%s, tls.crt: %w", ns, name, err)
+	}
+	switch {
+	case !ca.IsCA || ca.KeyUsage&x509.KeyUsageCertSign == 0:
+		return fmt.Errorf("Secret %s/%s: %q is not a CA that may sign certificates", ns, name, ca.Subject)
+	case bytes.Equal(ca.Raw, rootCert.Raw) || bytes.Equal(ca.RawSubjectPublicKeyInfo, rootCert.RawSubjectPublicKeyInfo):
+		return fmt.Errorf("Secret %s/%s holds the root itself, not an intermediate", ns, name)
+	case !bytes.Equal(bytes.TrimSpace(s.Data["ca.crt"]), bytes.TrimSpace(root)):
+		return fmt.Errorf("Secret %s/%s: ca.crt is not the stack's root CA", ns, name)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(rootCert)
+	if _, err := ca.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return fmt.Errorf("Secret %s/%s: %q does not chain to the stack's root CA: %w", ns, name, ca.Subject, err)
+	}
+	if _, err := tlsx.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"]); err != nil {
+		return fmt.Errorf("Secret %s/%s: tls.key is not the key of tls.crt: %w", ns, name, err)
+	}
+	return nil
+}
+
+// MountsSecret checks that Deployment ns/name mounts Secret secret as its volume volume,
+// required, and that its rollout is complete (every replica runs this template).
+func MountsSecret(ctx context.Context, client kubernetes.Interface, ns, name, volume, secret string) error {
+	d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name != volume {
+			continue
+		}
+		found = true
+		switch {
+		case v.Secret == nil || v.Secret.SecretName != secret:
+			return fmt.Errorf("Deployment %s/%s: volume %s is not Secret %s", ns, name, volume, secret)
+		case v.Secret.Optional != nil && *v.Secret.Optional:
+			return fmt.Errorf("Deployment %s/%s: volume %s is optional: a pod could start without it", ns, name, volume)
+		}
+	}
+	if !found {
+		return fmt.Errorf("Deployment %s/%s has no volume %s", ns, name, volume)
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want || d.Status.AvailableReplicas < want {
+		return fmt.Errorf("Deployment %s/%s has not rolled out (%d of %d replicas updated, %d available)", ns, name, d.Status.UpdatedReplicas, want, d.Status.AvailableReplicas)
+	}
+	return nil
+}
+
+// PublishesRoot checks that ConfigMap ns/name (istio-ca-root-cert) holds root as root-cert.pem.
+func PublishesRoot(ctx context.Context, client kubernetes.Interface, ns, name string, root []byte) error {
+	cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(bytes.TrimSpace([]byte(cm.Data["root-cert.pem"])), bytes.TrimSpace(root)) {
+		return fmt.Errorf("ConfigMap %s/%s: root-cert.pem is not the stack's root CA (istiod still signs with another CA; restart it: kubectl rollout restart deploy/istiod -n istio-system)", ns, name)
+	}
+	return nil
+}
+
+// firstCert is the first certificate of a PEM bundle.
+func firstCert(bundle []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(bundle)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM certificate")
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
