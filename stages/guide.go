@@ -8,6 +8,8 @@ import (
 // Guide is what a presenter says about a stage: the best practices it follows and why, and how
 // to look into it when something is off.
 type Guide struct {
+	// Concepts are what the presenter explains before the stage (optional).
+	Concepts  []string
 	Practices []string
 	Commands  []Command
 }

@@ -57,6 +57,13 @@ var istiodCA = register(Stage{
 		},
 	},
 	Guide: Guide{
+		Concepts: []string{
+			"istiod is the mesh's certificate authority: every workload (through ztunnel in ambient mode, its sidecar in sidecar mode) sends istiod a signing request and gets a short-lived certificate (24 h) for its SPIFFE identity, spiffe://cluster.local/ns/NAMESPACE/sa/SERVICEACCOUNT; cluster.local is the trust domain. Mutual TLS between workloads is these certificates, checked against one root.",
+			"Out of the box istiod makes up a self-signed root (istio-ca-secret in " + names.IstioNamespace + "): nobody chose it and nothing outside the cluster trusts it. This stage plugs in a CA instead: cert-manager issues istiod an intermediate CA from the workshop root (stage 2's), and istiod signs with it; the chain is workload -> intermediate -> workshop root.",
+			"Root vs intermediate: the root is the anchor everyone trusts and should live offline, in an HSM or a managed CA, since a stolen root key forges every identity; an intermediate per cluster limits the damage of a stolen cluster key to that cluster and can be short-lived.",
+			"Rotation: cert-manager renews the intermediate (workshop:istiodCARenewBefore before its end, with a new key); istiod watches its mounted CA files and takes a renewed intermediate that keeps the root without a restart. Workload certificates rotate by themselves within their day.",
+			"Walking 7 -> 8 on a live mesh changes the root: istiod restarts on the new CA (its pod waits until cert-manager has issued it), new workload certificates chain to the workshop root, and workloads holding certificates from the old root cannot complete new handshakes with those on the new one until they renew (restart a workload to renew at once; established connections stay up). Walking 8 -> 7 does the reverse. Production migrations avoid that window by trusting both roots first.",
+		},
 		Practices: []string{
 			"Chain the mesh's identities to a CA you own: istiod signs workload certificates with an intermediate CA, never with a root it made up.",
 			"Keep the root's key off the cluster in production (an offline or managed root signs the per-cluster intermediates); this workshop keeps it in a Secret of the cert-manager namespace for convenience.",

@@ -52,11 +52,12 @@ func previewOps(t *testing.T, out string) (map[string]int, []string) {
 	return ops, other
 }
 
-// TestStageWalk walks one live stack 0 -> 1 -> ... -> 7 and back 7 -> ... -> 0 on a shared local
+// TestStageWalk walks one live stack 0 -> 1 -> ... -> last and back to 0 on a shared local
 // control plane in each mesh mode. Forward, every move only adds its stage (apart from the few
 // updates a stage states: stage 2 adds HTTPS to the Gateway, stage 5 adds the beta route to the
-// ingress VirtualService and, in ambient mode, the waypoint labels to the namespace); at stage 7
-// the objects are in the cluster, the stack's tokens verify against the JWKS the ingress trusts,
+// ingress VirtualService and, in ambient mode, the waypoint labels to the namespace, stage 8
+// points istiod's CA volume at its intermediate); at the last stage the objects are in the
+// cluster, verify's facts pass before and after a renewal of istiod's CA, the stack's tokens verify against the JWKS the ingress trusts,
 // a re-preview is clean, a second up changes nothing, istioctl analyze finds no error, no key or
 // token is in plain state. Back, every move only removes its stage (and undoes its updates);
 // at stage 0 the cluster equals its snapshot, and so it does after destroy.
@@ -87,6 +88,8 @@ func TestStageWalk(t *testing.T) {
 			if mode == "ambient" {
 				updates["5"] = append(updates["5"], "Namespace::bookinfo")
 			}
+			// Stage 8 points istiod's cacerts volume at its intermediate CA.
+			updates["8"] = []string{"Deployment::istiod:istio-system/istiod"}
 			for _, n := range every[1:] {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
@@ -203,6 +206,26 @@ func TestStageWalk(t *testing.T) {
 			meshPort := map[string]string{"ambient": "15008", "sidecar": "9080"}[mode]
 			assert.Equal(t, meshPort, harness.Kubectl(t, kc, "get", "networkpolicies", "-n", "bookinfo", "ingress-from-the-mesh", "-o", "jsonpath={.spec.ingress[0].ports[0].port}"))
 
+			// Stage 8: cert-manager (its controllers run on the local control plane) issued istiod's
+			// intermediate from the workshop root; istiod mounts it; verify reads both from the
+			// cluster. A renewal (as `cmctl renew` triggers it) gives a new key and certificate,
+			// and the chain still verifies.
+			assert.Equal(t, "True", harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`))
+			assert.Equal(t, "istiod-ca", harness.Kubectl(t, kc, "get", "deployment", "-n", "istio-system", "istiod", "-o", `jsonpath={.spec.template.spec.volumes[?(@.name=="cacerts")].secret.secretName}`))
+			verified := p.Workshop("verify", "--stack", "step0")
+			require.NoError(t, verified.Err, verified.String())
+			assert.Contains(t, verified.Stdout, "pass     stage 8: istiod's intermediate CA is issued by the workshop root")
+			assert.Contains(t, verified.Stdout, "pass     stage 8: istiod runs with the intermediate mounted")
+			firstCA := harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.data.tls\.crt}`)
+			harness.Kubectl(t, kc, "patch", "certificates.cert-manager.io", "istiod-ca", "-n", "istio-system", "--subresource=status", "--type=merge", "-p",
+				`{"status":{"conditions":[{"type":"Issuing","status":"True","reason":"ManuallyTriggered","message":"renewed by the walk test","lastTransitionTime":"`+time.Now().UTC().Format(time.RFC3339)+`"}]}}`)
+			require.Eventually(t, func() bool {
+				return harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.data.tls\.crt}`) != firstCA
+			}, time.Minute, time.Second, "cert-manager renews istiod's CA")
+			assert.Equal(t, "2", harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-system", "istiod-ca", "-o", "jsonpath={.status.revision}"))
+			verified = p.Workshop("verify", "--stack", "step0")
+			require.NoError(t, verified.Err, "after the renewal: %s", verified.String())
+
 			// Istio's own analyzers find no error in what the stages applied.
 			report, clean := harness.Analyze(t, kc)
 			t.Logf("istioctl analyze:\n%s", report)
@@ -247,6 +270,14 @@ func TestStageWalk(t *testing.T) {
 						"moving back to stage %s: %s", prev, o)
 				}
 				p.MustPulumi("up", "--yes", "--stack", "step0", "--config-file", file(prev))
+				if n == 8 {
+					// istiod is back on its optional cacerts volume (its self-signed CA), and the
+					// intermediate's key left with its Certificate.
+					assert.Equal(t, "cacerts", harness.Kubectl(t, kc, "get", "deployment", "-n", "istio-system", "istiod", "-o", `jsonpath={.spec.template.spec.volumes[?(@.name=="cacerts")].secret.secretName}`))
+					assert.Eventually(t, func() bool {
+						return harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "--ignore-not-found", "-o", "name") == ""
+					}, time.Minute, time.Second, "the intermediate's Secret goes with its Certificate")
+				}
 			}
 			p.MustPulumi("preview", "--expect-no-changes", "--stack", "step0", "--config-file", file("0"))
 			assert.Equal(t, before, harness.Snapshot(t, kc), "back at stage 0, the cluster is as it was before stage 1")

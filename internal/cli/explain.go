@@ -27,13 +27,22 @@ func explain(w io.Writer, arg string) error {
 	if err != nil {
 		return err
 	}
-	probes := stages.Probes(cfg)
-	if len(probes) == 0 {
-		return nil
+	probes, facts := stages.Probes(cfg), stages.Facts(cfg)
+	if len(probes) > 0 {
+		fmt.Fprintf(w, "\nChecks with the default settings (verify runs them; from \"host\" means your machine):\n")
+		for _, p := range probes {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
 	}
-	fmt.Fprintf(w, "\nChecks with the default settings (verify runs them; from \"host\" means your machine):\n")
-	for _, p := range probes {
-		fmt.Fprintf(w, "  - %s\n", p)
+	if len(facts) > 0 {
+		fmt.Fprintf(w, "\nFacts verify reads from the cluster (on every cluster, the local control plane included, unless marked):\n")
+		for _, f := range facts {
+			where := ""
+			if f.RealCluster {
+				where = " (real clusters: a running istiod writes it)"
+			}
+			fmt.Fprintf(w, "  - stage %d: %s%s\n", f.Stage, f.Name, where)
+		}
 	}
 	return nil
 }

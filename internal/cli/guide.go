@@ -12,6 +12,12 @@ import (
 func printGuide(w io.Writer, s config.Stage) {
 	st, _ := stages.Get(s)
 	g := st.Guide
+	if len(g.Concepts) > 0 {
+		fmt.Fprintln(w, "\nWhat it is about:")
+		for _, c := range g.Concepts {
+			fmt.Fprintf(w, "  - %s\n", c)
+		}
+	}
 	fmt.Fprintln(w, "\nBest practices:")
 	for _, p := range g.Practices {
 		fmt.Fprintf(w, "  - %s\n", p)
