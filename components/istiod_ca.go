@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/config"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 )
@@ -27,7 +28,7 @@ type IstiodCA struct {
 // volume, pointed at the Secret by the mesh (MeshShape.PluggedCA); the Secret has the layout
 // cert-manager writes (tls.crt: the intermediate, tls.key, ca.crt: the root), which istiod reads
 // as it is.
-func NewIstiodCA(ctx *pulumi.Context, name string, cfg config.Config, tls *IngressTLS, mesh *Mesh, opts ...pulumi.ResourceOption) (*IstiodCA, error) {
+func NewIstiodCA(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, tls *IngressTLS, mesh *Mesh, opts ...pulumi.ResourceOption) (*IstiodCA, error) {
 	c := &IstiodCA{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:IstiodCA", name, c, opts...); err != nil {
 		return nil, err
@@ -38,7 +39,34 @@ func NewIstiodCA(ctx *pulumi.Context, name string, cfg config.Config, tls *Ingre
 	if err != nil {
 		return nil, err
 	}
+	// Once istiod runs on the new CA (its chart is in mesh.Ready: Pulumi waits for its rollout),
+	// the pods holding workload certificates restart and get the new root's; walking back
+	// restarts them again after istiod is back on its own CA. A destroy skips it (DeletedWith).
+	rollout := &rolloutResource{}
+	if err := ctx.RegisterResource("workshop:index:Rollout", name+"-workloads", pulumi.Map{
+		"kubeconfig": cluster.Kubeconfig,
+		"context":    cluster.ContextName,
+		"trigger":    pulumi.String(names.IstiodCASecret),
+		"workloads":  pulumi.ToStringArray(CertificateHolders(cfg.MeshMode)),
+	}, rollout, pulumi.Parent(c), pulumi.DependsOn(append([]pulumi.Resource{c.Certificate}, mesh.Ready...)),
+		pulumi.DeletedWith(mesh.SystemNamespace), pulumi.AdditionalSecretOutputs([]string{"kubeconfig"})); err != nil {
+		return nil, err
+	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+}
+
+type rolloutResource struct{ pulumi.CustomResourceState }
+
+// CertificateHolders are the workloads that hold workload certificates in mode, as
+// namespace/kind/name ("*": every Deployment of the namespace): ztunnel and the waypoints in
+// ambient mode (the application pods hold none), every injected pod in sidecar mode; the
+// gateways in both.
+func CertificateHolders(mode config.MeshMode) []string {
+	gateways := []string{names.IngressNamespace + "/deployment/*", names.EgressNamespace + "/deployment/*"}
+	if mode == config.Ambient {
+		return append([]string{names.IstioNamespace + "/daemonset/ztunnel", names.BookinfoNamespace + "/deployment/" + names.Waypoint}, gateways...)
+	}
+	return append(gateways, names.BookinfoNamespace+"/deployment/*", names.EgressClientNamespace+"/deployment/*")
 }
 
 // IstiodCACertificate is the intermediate CA's Certificate. The up waits until cert-manager has

@@ -23,7 +23,7 @@ var istiodCA = register(Stage{
 	},
 	Components: []string{"IstiodCA"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
-		_, err := components.NewIstiodCA(ctx, "istiod-ca", b.Config, b.IngressTLS, b.Mesh, b.On())
+		_, err := components.NewIstiodCA(ctx, "istiod-ca", b.Config, b.Cluster, b.IngressTLS, b.Mesh, b.On())
 		return err
 	},
 	// Everywhere: the intermediate chains to the stack's root and istiod mounts it. On a real

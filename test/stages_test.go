@@ -212,6 +212,12 @@ func TestStageWalk(t *testing.T) {
 			// and the chain still verifies.
 			assert.Equal(t, "True", harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`))
 			assert.Equal(t, "istiod-ca", harness.Kubectl(t, kc, "get", "deployment", "-n", "istio-system", "istiod", "-o", `jsonpath={.spec.template.spec.volumes[?(@.name=="cacerts")].secret.secretName}`))
+			// The pods holding workload certificates restarted once istiod ran on the new CA.
+			restartedAt := func() string {
+				return harness.Kubectl(t, kc, "get", "deployment", "-n", "istio-ingress", "istio-ingressgateway", "-o", `jsonpath={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}`)
+			}
+			onNewCA := restartedAt()
+			assert.NotEmpty(t, onNewCA, "the ingress gateway restarted after istiod moved to the intermediate")
 			verified := p.Workshop("verify", "--objects-only", "--stack", "step0")
 			require.NoError(t, verified.Err, verified.String())
 			assert.Contains(t, verified.Stdout, "pass     stage 8: istiod's intermediate CA is issued by the workshop root")
@@ -274,6 +280,7 @@ func TestStageWalk(t *testing.T) {
 					// istiod is back on its optional cacerts volume (its self-signed CA), and the
 					// intermediate's key left with its Certificate.
 					assert.Equal(t, "cacerts", harness.Kubectl(t, kc, "get", "deployment", "-n", "istio-system", "istiod", "-o", `jsonpath={.spec.template.spec.volumes[?(@.name=="cacerts")].secret.secretName}`))
+					assert.NotEqual(t, onNewCA, restartedAt(), "and restarted again once istiod was back on its own CA")
 					assert.Eventually(t, func() bool {
 						return harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "--ignore-not-found", "-o", "name") == ""
 					}, time.Minute, time.Second, "the intermediate's Secret goes with its Certificate")

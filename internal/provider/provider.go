@@ -37,6 +37,7 @@ func New() (p.Provider, error) {
 			infer.Resource(&SigningKey{}),
 			infer.Resource(&Token{}),
 			infer.Resource(&CRDBundle{}),
+			infer.Resource(&Rollout{}),
 		).
 		Build()
 }

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,4 +319,37 @@ func TestAnObjectWithoutPropertiesIsNotJudged(t *testing.T) {
 	}
 	assert.Empty(t, check(objs), "no rule concludes from what it cannot see")
 	assert.Empty(t, StagePromises(Stack{Known: true, Stage: 4}, stages.Promises()).Check(objs), "stage 3 and 4's objects are there, their values not known yet")
+}
+
+// Stage 8's promise is broken by a Certificate that is not the intermediate it must be: not a CA,
+// signed by something other than the workshop issuer (a self-signed root), or with a lifetime
+// out of bounds or renewed too late.
+func TestStage8sPromiseRefusesAnIstiodCAThatIsNotAnIntermediateWithinBounds(t *testing.T) {
+	s := Stack{Known: true, Stage: 8, Ambient: true}
+	objs := stackObjects(t, map[string]string{"workshop:stage": "8"})
+	require.Empty(t, StagePromises(s, stages.Promises()).Check(objs), "as the program makes it")
+	for name, mistake := range map[string]func(spec map[string]any){
+		"not a CA":                    func(spec map[string]any) { spec["isCA"] = false },
+		"a self-signed root":          func(spec map[string]any) { spec["issuerRef"] = map[string]any{"kind": "Issuer", "name": "selfsigned"} },
+		"ten years":                   func(spec map[string]any) { spec["duration"] = "87600h" },
+		"renewed after it ends":       func(spec map[string]any) { spec["renewBefore"] = "2200h" },
+		"another Secret than mounted": func(spec map[string]any) { spec["secretName"] = "cacerts-other" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			seeded := slices.Clone(objs)
+			for i, o := range seeded {
+				if o.Is("cert-manager.io", "Certificate") && o.Name == "istiod-ca" {
+					fields := maps.Clone(o.Fields)
+					spec := maps.Clone(fields["spec"].(map[string]any))
+					mistake(spec)
+					fields["spec"] = spec
+					o.Fields = fields
+					seeded[i] = o
+				}
+			}
+			got := StagePromises(s, stages.Promises()).Check(seeded)
+			require.Len(t, got, 1, "exactly stage 8's promise is broken")
+			assert.Contains(t, got[0].Message, "stage 8 promises ")
+		})
+	}
 }
