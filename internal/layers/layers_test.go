@@ -90,7 +90,7 @@ func TestTheToolchainsKeysCoverWhatItsToolsAreBuiltFrom(t *testing.T) {
 	for tool, mains := range map[string][]string{
 		"workshop_provider": {"cmd/pulumi-resource-workshop"},
 		"langhost":          {"cmd/pulumi-language-go"},
-		"workshop_local":    {"cmd/workshop-lb", "cmd/workshop-local"},
+		"workshop_local":    {"cmd/workshop-lb", "cmd/workshop-local", "cmd/workshop-cert-manager"},
 	} {
 		require.Contains(t, sources, tool)
 		for _, main := range mains {
