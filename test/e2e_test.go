@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/istio-workshop/istio-workshop/internal/paths"
+	"github.com/istio-workshop/istio-workshop/stages"
 	"github.com/istio-workshop/istio-workshop/test/harness"
 )
 
@@ -78,7 +80,7 @@ func TestBadConfigChangesNothing(t *testing.T) {
 	harness.Require(t)
 	p := harness.NewProject(t)
 	p.WriteStack("bad", map[string]string{
-		"workshop:stage":           "9",
+		"workshop:stage":           fmt.Sprint(stages.Last() + 1),
 		"workshop:meshMode":        "istio",
 		"workshop:clusterProvider": "local",
 		"workshop:httpPort":        "70000",
@@ -88,7 +90,7 @@ func TestBadConfigChangesNothing(t *testing.T) {
 		r := p.Pulumi(append(cmd, "--stack", "bad")...)
 		require.Error(t, r.Err, r.String())
 		all := r.Stdout + r.Stderr
-		for _, want := range []string{"workshop:stage", "is not a stage (0–7)", "workshop:meshMode", "ambient or sidecar", "workshop:httpPort", "nothing was changed"} {
+		for _, want := range []string{"workshop:stage", fmt.Sprintf("is not a stage (0–%d)", stages.Last()), "workshop:meshMode", "ambient or sidecar", "workshop:httpPort", "nothing was changed"} {
 			assert.Contains(t, all, want)
 		}
 	}
