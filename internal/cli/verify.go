@@ -68,8 +68,8 @@ func (r factResult) String() string {
 	return fmt.Sprintf("FAIL     stage %d: %s: %s", r.Stage, r.Name, r.Detail)
 }
 
-// checkFacts checks the facts of the stack's stages; on the local control plane those about
-// what a running Istio writes are skipped.
+// checkFacts checks the facts of the stack's stages; with noIstio (the local control plane, or
+// --objects-only) those about what a running Istio writes are skipped.
 func checkFacts(ctx context.Context, cfg *rest.Config, facts []stages.Fact, noIstio bool, root []byte) ([]factResult, error) {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -3,12 +3,11 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
-
-	tlsx "crypto/tls"
 
 	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,7 +45,7 @@ func IssuedByRoot(ctx context.Context, client kubernetes.Interface, ns, name str
 	if _, err := ca.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return fmt.Errorf("Secret %s/%s: %q does not chain to the stack's root CA: %w", ns, name, ca.Subject, err)
 	}
-	if _, err := tlsx.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"]); err != nil {
+	if _, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"]); err != nil {
 		return fmt.Errorf("Secret %s/%s: tls.key is not the key of tls.crt: %w", ns, name, err)
 	}
 	return nil
