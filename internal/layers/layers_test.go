@@ -47,7 +47,7 @@ func packages(t *testing.T) map[string]pkg {
 
 func TestTheLayersHold(t *testing.T) {
 	all := packages(t)
-	base := []string{"internal/names", "internal/probe", "internal/outputs", "internal/config", "internal/versions", "internal/paths", "internal/pki"}
+	base := []string{"internal/names", "internal/probe", "internal/outputs", "internal/config", "internal/versions", "internal/paths", "internal/pki", "internal/rollouts"}
 	for _, name := range base {
 		p, ok := all[name]
 		require.True(t, ok, "base package %s is gone: update the layers", name)

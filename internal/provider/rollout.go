@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/istio-workshop/istio-workshop/internal/rollouts"
 )
 
 // Rollout restarts workloads, the way `kubectl rollout restart` does, when it is created, when
@@ -150,17 +152,11 @@ func rolledOut(ctx context.Context, client kubernetes.Interface, ns, kind, name 
 		if err != nil {
 			return false, err
 		}
-		s := d.Status
-		return s.ObservedGeneration >= d.Generation && s.UpdatedNumberScheduled == s.DesiredNumberScheduled && s.NumberAvailable == s.DesiredNumberScheduled, nil
+		return rollouts.DaemonSet(d), nil
 	}
 	d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return false, err
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
-	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want, nil
+	return rollouts.Deployment(d), nil
 }

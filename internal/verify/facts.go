@@ -12,6 +12,8 @@ import (
 	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/istio-workshop/istio-workshop/internal/rollouts"
 )
 
 // IssuedByRoot checks that Secret ns/name (cert-manager's layout) holds a CA certificate that
@@ -74,12 +76,9 @@ func MountsSecret(ctx context.Context, client kubernetes.Interface, ns, name, vo
 	if !found {
 		return fmt.Errorf("Deployment %s/%s has no volume %s", ns, name, volume)
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want || d.Status.AvailableReplicas < want {
-		return fmt.Errorf("Deployment %s/%s has not rolled out (%d of %d replicas updated, %d available)", ns, name, d.Status.UpdatedReplicas, want, d.Status.AvailableReplicas)
+	if !rollouts.Deployment(d) {
+		return fmt.Errorf("Deployment %s/%s has not rolled out (%d replicas, %d of the latest template, %d available): kubectl rollout status deploy/%s -n %s",
+			ns, name, d.Status.Replicas, d.Status.UpdatedReplicas, d.Status.AvailableReplicas, name, ns)
 	}
 	return nil
 }
