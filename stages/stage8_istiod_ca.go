@@ -51,7 +51,7 @@ var istiodCA = register(Stage{
 				duration, renew := parseDuration(spec["duration"]), parseDuration(spec["renewBefore"])
 				return o.Name == names.IstiodCASecret && spec["isCA"] == true && spec["secretName"] == names.IstiodCASecret &&
 					issuer["kind"] == "ClusterIssuer" && issuer["name"] == components.CAIssuer &&
-					duration >= 24*time.Hour && duration <= 8760*time.Hour && renew > 0 && renew < duration
+					duration >= config.MinIstiodCADuration && duration <= config.MaxIstiodCADuration && renew > 0 && renew < duration
 			})
 			return issued
 		},

@@ -15,8 +15,8 @@ type IstiodCA struct {
 // The intermediate lives at least a day (istiod's workload certificates last a day, and it never
 // issues one that outlives its CA) and at most the workshop root's year.
 const (
-	minIstiodCADuration    = 24 * time.Hour
-	maxIstiodCADuration    = 8760 * time.Hour
+	MinIstiodCADuration    = 24 * time.Hour
+	MaxIstiodCADuration    = 8760 * time.Hour
 	minIstiodCARenewBefore = time.Hour
 )
 
@@ -26,8 +26,8 @@ var istiodCASettings = []Setting{
 }
 
 func (l *loader) istiodCA() IstiodCA {
-	duration := l.duration("istiodCADuration", minIstiodCADuration, maxIstiodCADuration)
-	renew := l.duration("istiodCARenewBefore", minIstiodCARenewBefore, maxIstiodCADuration)
+	duration := l.duration("istiodCADuration", MinIstiodCADuration, MaxIstiodCADuration)
+	renew := l.duration("istiodCARenewBefore", minIstiodCARenewBefore, MaxIstiodCADuration)
 	if duration > 0 && renew >= duration {
 		v, _ := l.val("istiodCARenewBefore")
 		l.errs.add("istiodCARenewBefore", v, fmt.Sprintf("must be shorter than workshop:istiodCADuration (%s): cert-manager would renew the CA as soon as it is issued", duration))
