@@ -68,28 +68,31 @@ func run(ctx context.Context, kubeconfig string) error {
 	if err != nil {
 		return err
 	}
-	served := func() bool {
-		_, err := disco.ServerResourcesForGroupVersion("cert-manager.io/v1")
-		return err == nil
-	}
-	for !served() {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(2 * time.Second):
+	// until waits, polling every two seconds, until the API's presence is want; false when ctx
+	// ends first.
+	until := func(want bool) bool {
+		for {
+			_, err := disco.ServerResourcesForGroupVersion("cert-manager.io/v1")
+			if (err == nil) == want {
+				return true
+			}
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(2 * time.Second):
+			}
 		}
+	}
+	if !until(true) {
+		return nil
 	}
 	running, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := start(running, kubeconfig); err != nil {
 		return err
 	}
-	for served() {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(2 * time.Second):
-		}
+	if !until(false) {
+		return nil
 	}
 	// The CRDs are gone (a destroy or a walk back below stage 2): start over with fresh informers,
 	// in the same process (the control plane tracks its PID).
