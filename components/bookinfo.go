@@ -62,6 +62,9 @@ type BookinfoShape struct {
 	ServeTLS bool
 	// Routes are the ingress VirtualService's routes, in order.
 	Routes []*networkingapi.HTTPRoute
+	// PodAnnotations are annotations of a service's pods, by service (stage 9: productpage's
+	// metrics are scraped).
+	PodAnnotations map[string]map[string]string
 }
 
 // NewBookinfo deploys Bookinfo once the mesh is ready, shaped by the stages in force.
@@ -78,7 +81,7 @@ func NewBookinfo(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh
 	b.Namespace = ns
 	inNS := append(under, pulumi.DependsOn([]pulumi.Resource{ns}), deletedWithItsNamespace(ctx, names.BookinfoNamespace))
 	for _, svc := range bookinfoServices {
-		if err := bookinfoService(ctx, svc.name, svc.versions, inNS...); err != nil {
+		if err := bookinfoService(ctx, svc.name, svc.versions, shape.PodAnnotations[svc.name], inNS...); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +180,7 @@ func tlsMode(in config.Ingress) networkingapi.ServerTLSSettings_TLSmode {
 
 // bookinfoService makes one service's account, Service and a Deployment per version, as the
 // upstream sample does (the account is what mesh policies name as the principal).
-func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opts ...pulumi.ResourceOption) error {
+func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, podAnnotations map[string]string, opts ...pulumi.ResourceOption) error {
 	account := "bookinfo-" + name
 	meta := func(n string, labels map[string]string) *metav1.ObjectMetaArgs {
 		return &metav1.ObjectMetaArgs{Name: pulumi.String(n), Namespace: pulumi.String(names.BookinfoNamespace), Labels: pulumi.ToStringMap(labels)}
@@ -228,7 +231,7 @@ func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opt
 				Replicas: pulumi.Int(1),
 				Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(labels)},
 				Template: &corev1.PodTemplateSpecArgs{
-					Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels)},
+					Metadata: podMeta(labels, podAnnotations),
 					Spec: &corev1.PodSpecArgs{
 						ServiceAccountName: pulumi.String(account),
 						Containers:         corev1.ContainerArray{container},
@@ -241,6 +244,16 @@ func bookinfoService(ctx *pulumi.Context, name string, svcVersions []string, opt
 		}
 	}
 	return nil
+}
+
+// podMeta is a pod template's metadata; without annotations it has none (an empty map would be a
+// change to every earlier stack's pods).
+func podMeta(labels, annotations map[string]string) *metav1.ObjectMetaArgs {
+	meta := &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels)}
+	if len(annotations) > 0 {
+		meta.Annotations = pulumi.ToStringMap(annotations)
+	}
+	return meta
 }
 
 // BookinfoImage is the pinned image of one Bookinfo service version.

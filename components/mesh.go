@@ -43,6 +43,9 @@ type MeshShape struct {
 	// PluggedCA names the Secret istiod signs workload certificates with (stage 8), instead of
 	// its self-signed root; empty: self-signed.
 	PluggedCA string
+	// Tracing declares the tracing backend in istiod's mesh config (stage 9), for the Telemetry
+	// API to name.
+	Tracing bool
 }
 
 type meshModeGuard struct{ pulumi.CustomResourceState }
@@ -88,11 +91,16 @@ func NewMesh(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra
 	if shape.PluggedCA != "" {
 		istiodOptions = append(istiodOptions, mountPluggedCA(shape.PluggedCA))
 	}
-	istiod, err := istioChart(ctx, cfg, "istiod", charts.Istiod, names.IstioNamespace, pulumi.Map{
+	istiodValues := pulumi.Map{
 		"profile": profile, "global": image, "base": webhook,
 		// One replica is plenty for a workshop; an HPA would need a metrics server.
 		"pilot": pulumi.Map{"autoscaleEnabled": pulumi.Bool(false)},
-	}, append(under, istiodOptions...)...)
+	}
+	if shape.Tracing {
+		// istiod reads its mesh config from a ConfigMap it watches: no restart.
+		istiodValues["meshConfig"] = pulumi.Map{"extensionProviders": pulumi.Array{pulumi.Any(TracingBackend())}}
+	}
+	istiod, err := istioChart(ctx, cfg, "istiod", charts.Istiod, names.IstioNamespace, istiodValues, append(under, istiodOptions...)...)
 	if err != nil {
 		return nil, err
 	}

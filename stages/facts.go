@@ -15,7 +15,16 @@ type Fact struct {
 	Namespace, Object string
 	// Volume and Secret: the Deployment's volume and the Secret it must mount (MountsSecret).
 	Volume, Secret string
-	RealCluster    bool
+	// Key and Text: the ConfigMap's key and the address it must name (NamesService), or the
+	// Deployment's container (Key) and the text its log must hold (LogsContain).
+	Key, Text string
+	// Service and Port: the backend that address must reach (NamesService).
+	Service string
+	Port    int
+	// RealCluster: what a running Istio writes or logs, which the local control plane never has.
+	RealCluster bool
+	// AfterTraffic: read once verify's probes have sent their requests (what they leave behind).
+	AfterTraffic bool
 }
 
 // FactKind is what a Fact checks.
@@ -31,6 +40,11 @@ const (
 	// PublishesRoot: the ConfigMap's root-cert.pem is the stack's root CA (the root istiod hands
 	// every workload, in istio-ca-root-cert).
 	PublishesRoot FactKind = "publishes-root"
+	// NamesService: the ConfigMap's Key names Text (a backend's address), and Service exists,
+	// exposes Port and has a ready endpoint.
+	NamesService FactKind = "names-service"
+	// LogsContain: a pod of the Deployment logged, in container Key, a line containing Text.
+	LogsContain FactKind = "logs-contain"
 )
 
 // Facts are the facts of the stages in force for c.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -91,6 +92,10 @@ func checkFacts(ctx context.Context, cfg *rest.Config, facts []stages.Fact, noIs
 			err = verify.MountsSecret(ctx, client, f.Namespace, f.Object, f.Volume, f.Secret)
 		case stages.PublishesRoot:
 			err = verify.PublishesRoot(ctx, client, f.Namespace, f.Object, root)
+		case stages.NamesService:
+			err = verify.NamesService(ctx, client, f.Namespace, f.Object, f.Key, f.Text, f.Service, f.Port)
+		case stages.LogsContain:
+			err = verify.LogsContain(ctx, client, f.Namespace, f.Object, f.Key, f.Text)
 		default:
 			err = fmt.Errorf("verify knows no fact of kind %q", f.Kind)
 		}
@@ -101,6 +106,18 @@ func checkFacts(ctx context.Context, cfg *rest.Config, facts []stages.Fact, noIs
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// partitionFacts splits the facts verify reads before the probes from those it reads after.
+func partitionFacts(facts []stages.Fact) (before, after []stages.Fact) {
+	for _, f := range facts {
+		if f.AfterTraffic {
+			after = append(after, f)
+		} else {
+			before = append(before, f)
+		}
+	}
+	return before, after
 }
 
 // verify checks that every object the stack made is in the cluster, then runs the stage's
@@ -147,15 +164,11 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 	}
 	// What a running Istio writes is skipped where none runs, and by --objects-only, which checks
 	// the objects and the facts about them.
-	rep.Facts, err = checkFacts(ctx, cfg, facts, o.ClusterProvider == "local" || objectsOnly, []byte(o.RootCA))
+	noIstio := o.ClusterProvider == "local" || objectsOnly
+	before, after := partitionFacts(facts)
+	rep.Facts, err = checkFacts(ctx, cfg, before, noIstio, []byte(o.RootCA))
 	if err != nil {
 		return fmt.Errorf("checking the facts of stack %s: %w", stack, err)
-	}
-	factsFailed := 0
-	for _, f := range rep.Facts {
-		if !f.Pass && f.Skipped == "" {
-			factsFailed++
-		}
 	}
 
 	probes := o.Probes
@@ -173,13 +186,26 @@ func verifyStack(ctx context.Context, out IO, eng Engine, stack string, asJSON, 
 			if !asJSON && out.Terminal {
 				fmt.Fprintf(out.Stderr, "\r\033[Kprobing: %s", p.Name)
 			}
-			if p.From == probe.Host {
-				rep.Probes = append(rep.Probes, hostProbe(ctx, p, creds))
-			} else {
-				rep.Probes = append(rep.Probes, clusterProbe(ctx, cfg, p, creds))
-			}
+			rep.Probes = append(rep.Probes, verify.Until(ctx, p, 5*time.Second, func() probe.Result {
+				if p.From == probe.Host {
+					return hostProbe(ctx, p, creds)
+				}
+				return clusterProbe(ctx, cfg, p, creds)
+			}))
 		}
 		endProgress(out)
+	}
+	// What the probes leave behind (an access log line) is read once they have run.
+	afterTraffic, err := checkFacts(ctx, cfg, after, noIstio, []byte(o.RootCA))
+	if err != nil {
+		return fmt.Errorf("checking the facts of stack %s: %w", stack, err)
+	}
+	rep.Facts = append(rep.Facts, afterTraffic...)
+	factsFailed := 0
+	for _, f := range rep.Facts {
+		if !f.Pass && f.Skipped == "" {
+			factsFailed++
+		}
 	}
 	failed, couldNot := 0, 0
 	for _, r := range rep.Probes {
@@ -272,7 +298,7 @@ func probesDiffer(stack string, o outputs.Stack) []string {
 			out = append(out, fmt.Sprintf("stage %d defines probe %q, the stack does not export it", want.Stage, want.Name))
 		case got.Expect != want.Expect:
 			out = append(out, fmt.Sprintf("probe %q of stage %d: the stack expects %s, the stage defines %s", want.Name, want.Stage, got.Expect, want.Expect))
-		case got != want:
+		case !got.Equal(want):
 			out = append(out, fmt.Sprintf("probe %q of stage %d: the stack exports %s, the stage defines %s", want.Name, want.Stage, got, want))
 		}
 	}

@@ -65,16 +65,17 @@ const (
 
 // Config is the whole workshop configuration of one stack.
 type Config struct {
-	Stack       string
-	Stage       Stage
-	MeshMode    MeshMode
-	Cluster     Cluster
-	Versions    Versions
-	ChartSource ChartSource
-	Ingress     Ingress
-	Auth        Auth
-	Egress      Egress
-	IstiodCA    IstiodCA
+	Stack         string
+	Stage         Stage
+	MeshMode      MeshMode
+	Cluster       Cluster
+	Versions      Versions
+	ChartSource   ChartSource
+	Ingress       Ingress
+	Auth          Auth
+	Egress        Egress
+	IstiodCA      IstiodCA
+	Observability Observability
 }
 
 // Cluster says which cluster the stack runs on.
@@ -127,7 +128,7 @@ type Setting struct {
 
 // Settings is every key a stack may set. Unknown `workshop:*` keys are rejected. The stage key's
 // range is the registry's: StageSetting describes it with the last stage filled in.
-var Settings = slices.Concat(clusterSettings, authSettings, egressSettings, istiodCASettings)
+var Settings = slices.Concat(clusterSettings, authSettings, egressSettings, istiodCASettings, observabilitySettings)
 
 var clusterSettings = []Setting{
 	{"stage", "", "an integer 0–N (default: N for stack stepN; a stack of another name must set it)", "the highest stage to put in force"},
@@ -320,6 +321,7 @@ func Load(stack string, values map[string]string, rules Rules) (Config, error) {
 	c.Auth = l.auth()
 	c.Egress = l.egress()
 	c.IstiodCA = l.istiodCA()
+	c.Observability = l.observability()
 	if rules.Check != nil {
 		// With the others, so every problem is said at once: a check skips what is malformed.
 		l.errs = append(l.errs, rules.Check(c)...)

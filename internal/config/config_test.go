@@ -144,6 +144,10 @@ func TestBadConfigurations(t *testing.T) {
 		{"egress host twice", map[string]string{"workshop:egressHosts": "httpbin.org, httpbin.org"}, []string{"egressHosts"}, "names httpbin.org twice"},
 		{"egress hosts only commas", map[string]string{"workshop:egressHosts": ",,"}, []string{"egressHosts"}, "at least one host"},
 		{"egress hosts broken list", map[string]string{"workshop:egressHosts": `["httpbin.org"`}, []string{"egressHosts"}, "or a list of such names"},
+		{"trace sampling over 100", map[string]string{"workshop:traceSampling": "150"}, []string{"traceSampling"}, "a percentage 0–100"},
+		{"trace sampling negative", map[string]string{"workshop:traceSampling": "-1"}, []string{"traceSampling"}, "a percentage 0–100"},
+		{"trace sampling with a percent sign", map[string]string{"workshop:traceSampling": "1%"}, []string{"traceSampling"}, "without the % sign"},
+		{"access logs unknown", map[string]string{"workshop:accessLogs": "errors"}, []string{"accessLogs"}, "failed, all or off"},
 		{"persona group with a space", map[string]string{"workshop:personas": `{"alice": ["book readers"]}`}, []string{"personas"}, "groups are non-empty words"},
 	}
 	for _, tc := range cases {
@@ -174,6 +178,15 @@ func TestEgressHosts(t *testing.T) {
 	c, err = load("step0", map[string]string{"workshop:egressHosts": `["httpbin.org","pypi.org"]`})
 	require.NoError(t, err, "a YAML list in the stack file")
 	assert.Equal(t, []string{"httpbin.org", "pypi.org"}, c.Egress.Hosts)
+}
+
+func TestObservabilitySettings(t *testing.T) {
+	c, err := load("step0", nil)
+	require.NoError(t, err)
+	assert.Equal(t, Observability{TraceSampling: 1, AccessLogs: FailedRequests}, c.Observability, "low sampling and failed requests only, by default")
+	c, err = load("step0", map[string]string{"workshop:traceSampling": "0.5", "workshop:accessLogs": "all"})
+	require.NoError(t, err)
+	assert.Equal(t, Observability{TraceSampling: 0.5, AccessLogs: AllRequests}, c.Observability)
 }
 
 func TestDefaultPersonasShowEveryOutcome(t *testing.T) {

@@ -45,3 +45,10 @@ func ProductPageURL(scheme, host string, port int) string {
 // IstiodCASecret is istiod's intermediate CA (stage 8): its cert-manager Certificate and the
 // Secret cert-manager writes it to, which istiod's cacerts volume mounts.
 const IstiodCASecret = "istiod-ca"
+
+// VerifyLabel marks verify's probe pods and their Secrets (value VerifyProbe), so a leftover is
+// easy to find and remove, and stage 9's NetworkPolicies can admit its probes to the dashboards.
+const (
+	VerifyLabel = "istio-workshop/verify"
+	VerifyProbe = "probe"
+)

@@ -6,6 +6,7 @@
 package probe
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -30,6 +31,11 @@ type Probe struct {
 	ClientCert bool `json:"clientCert,omitempty" pulumi:"clientCert"`
 	// Persona is the token holder whose JWT goes with the request (stage 4 on).
 	Persona string `json:"persona,omitempty" pulumi:"persona"`
+	// Headers are sent with the request, each "Name: value" (tokens go by Persona, never here).
+	Headers []string `json:"headers,omitempty" pulumi:"headers"`
+	// InMesh puts the curl pod in the ambient mesh (ztunnel carries its requests with the
+	// identity of its service account), for a backend that accepts only mutual TLS.
+	InMesh bool `json:"inMesh,omitempty" pulumi:"inMesh"`
 	// Expect is the answer the stage promises.
 	Expect Expect `json:"expect" pulumi:"expect"`
 }
@@ -63,10 +69,23 @@ type Expect struct {
 	// rather than resetting the connection, so its refusal is a timeout; anywhere else a
 	// timeout says nothing and could not probe.
 	DropIsRefusal bool `json:"dropIsRefusal,omitempty" pulumi:"dropIsRefusal"`
+	// Body is text the answer's body must contain (data a backend holds, not just its status).
+	Body string `json:"body,omitempty" pulumi:"body"`
+	// Within is how long, in seconds, the probe is repeated until it passes: for data that
+	// arrives late (a scrape every 15 s, spans sent in batches). 0: once.
+	Within int `json:"within,omitempty" pulumi:"within"`
 }
+
+// MaxWithin bounds Expect.Within: verify must end.
+const MaxWithin = 300
 
 // Status expects an HTTP answer with this status.
 func Status(code int) Expect { return Expect{Outcome: Answered, Status: code} }
+
+// Containing expects an HTTP answer with this status whose body contains text, within seconds.
+func Containing(code int, text string, within int) Expect {
+	return Expect{Outcome: Answered, Status: code, Body: text, Within: within}
+}
 
 // AnyAnswer expects an HTTP answer of any status.
 func AnyAnswer() Expect { return Expect{Outcome: Answered} }
@@ -78,6 +97,13 @@ func Refusal() Expect { return Expect{Outcome: Refused} }
 func Drop() Expect { return Expect{Outcome: Refused, DropIsRefusal: true} }
 
 func (e Expect) String() string {
+	if e.Body != "" {
+		s := Expect{Outcome: e.Outcome, Status: e.Status}.String() + fmt.Sprintf(" containing %q", e.Body)
+		if e.Within > 0 {
+			s += fmt.Sprintf(" within %ds", e.Within)
+		}
+		return s
+	}
 	switch {
 	case e.Outcome == Answered && e.Status != 0:
 		return fmt.Sprintf("HTTP %d", e.Status)
@@ -95,9 +121,15 @@ func (p Probe) String() string {
 	if p.ServiceAccount != "" {
 		from += " as " + p.ServiceAccount
 	}
+	if p.InMesh {
+		from += " (in the mesh)"
+	}
 	with := ""
 	if p.Persona != "" {
 		with = " with " + p.Persona + "'s token"
+	}
+	for _, h := range p.Headers {
+		with += " and " + h
 	}
 	return fmt.Sprintf("stage %d %s: from %s %s%s -> %s", p.Stage, p.Name, from, p.URL, with, p.Expect)
 }
@@ -119,6 +151,25 @@ func (p Probe) Validate() error {
 	}
 	if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("url %q is not an http(s) URL", p.URL)
+	}
+	for _, h := range p.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		switch {
+		case !ok || name == "" || strings.ContainsAny(name, " \t") || strings.TrimSpace(value) == "":
+			bad("header %q is not \"Name: value\"", h)
+		case strings.EqualFold(name, "Authorization"):
+			bad("header %q: a token goes by persona, never in the probe", name)
+		}
+	}
+	if p.InMesh && p.From == Host {
+		bad("inMesh is for a probe from a namespace, not from %q", Host)
+	}
+	if p.Expect.Within < 0 || p.Expect.Within > MaxWithin {
+		bad("within %ds is outside 0–%ds", p.Expect.Within, MaxWithin)
+	}
+	if p.Expect.Body != "" && p.Expect.Outcome != Answered {
+		bad("a body is expected only of an answer")
 	}
 	switch p.Expect.Outcome {
 	case Answered:
@@ -163,7 +214,30 @@ func Judge(p Probe, got Outcome, status int, timedOut bool, detail string) Resul
 }
 
 // Got is the result of an HTTP answer with status.
-func Got(p Probe, status int) Result { return Judge(p, Answered, status, false, "") }
+func Got(p Probe, status int) Result { return GotAnswer(p, status, "") }
+
+// GotAnswer is the result of an HTTP answer with status and body: the body must contain what
+// the probe expects of it.
+func GotAnswer(p Probe, status int, body string) Result {
+	r := Judge(p, Answered, status, false, "")
+	if r.Pass && p.Expect.Body != "" && !strings.Contains(body, p.Expect.Body) {
+		r.Pass = false
+		r.Detail = fmt.Sprintf("the answer does not contain %q: %s", p.Expect.Body, clip(body))
+	}
+	return r
+}
+
+// clip keeps a body short enough for one line of the verify table.
+func clip(body string) string {
+	body = strings.Join(strings.Fields(body), " ")
+	if len(body) > 200 {
+		return body[:200] + "…"
+	}
+	if body == "" {
+		return "(empty)"
+	}
+	return body
+}
 
 // GotRefused is the result of a refused connection or handshake.
 func GotRefused(p Probe, detail string) Result { return Judge(p, Refused, 0, false, detail) }
@@ -197,4 +271,11 @@ func (r Result) String() string {
 		got += " (" + r.Detail + ")"
 	}
 	return fmt.Sprintf("%s  %s\n      got %s", mark, r.Probe, got)
+}
+
+// Equal says p and o are the same probe (no header and an empty list of headers alike).
+func (p Probe) Equal(o Probe) bool {
+	a, errA := json.Marshal(p)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && string(a) == string(b)
 }

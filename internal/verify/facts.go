@@ -8,7 +8,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -102,4 +106,64 @@ func firstCert(bundle []byte) (*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificate")
 	}
 	return x509.ParseCertificate(block.Bytes)
+}
+
+// NamesService checks that ConfigMap ns/configMap's key names a backend by text (its address)
+// and that the backend is there: Service ns/service exists, exposes port, and has a ready
+// endpoint. A dashboard wired to an address nothing answers shows empty panels, not an error.
+func NamesService(ctx context.Context, client kubernetes.Interface, ns, configMap, key, text, service string, port int) error {
+	cm, err := client.CoreV1().ConfigMaps(ns).Get(ctx, configMap, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("ConfigMap %s/%s: %w", ns, configMap, err)
+	}
+	if !strings.Contains(cm.Data[key], text) {
+		return fmt.Errorf("ConfigMap %s/%s: %s does not name %s", ns, configMap, key, text)
+	}
+	svc, err := client.CoreV1().Services(ns).Get(ctx, service, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("%s names Service %s/%s: %w", configMap, ns, service, err)
+	}
+	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return int(p.Port) == port }) {
+		return fmt.Errorf("Service %s/%s has no port %d", ns, service, port)
+	}
+	endpoints, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + service})
+	if err != nil {
+		return fmt.Errorf("the endpoints of Service %s/%s: %w", ns, service, err)
+	}
+	for _, s := range endpoints.Items {
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready != nil && *e.Conditions.Ready {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("Service %s/%s has no ready endpoint: is its pod running? (kubectl get pods -n %s)", ns, service, ns)
+}
+
+// LogsContain checks that a pod of Deployment ns/name logged, in container, a line containing
+// text (an access log line).
+func LogsContain(ctx context.Context, client kubernetes.Interface, ns, name, container, text string) error {
+	d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("Deployment %s/%s: %w", ns, name, err)
+	}
+	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return fmt.Errorf("Deployment %s/%s: %w", ns, name, err)
+	}
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return fmt.Errorf("the pods of Deployment %s/%s: %w", ns, name, err)
+	}
+	tail := int64(5000)
+	for _, p := range pods.Items {
+		raw, err := client.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, TailLines: &tail}).DoRaw(ctx)
+		if err != nil {
+			return fmt.Errorf("the logs of pod %s/%s: %w", ns, p.Name, err)
+		}
+		if strings.Contains(string(raw), text) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no pod of Deployment %s/%s (%d) logged a line containing %q in its last %d lines", ns, name, len(pods.Items), text, tail)
 }

@@ -13,19 +13,27 @@ import (
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
 
-// probeLabel marks verify's pods and secrets, so a leftover is easy to find and remove.
-const probeLabel = "istio-workshop/verify"
-
 // ProbePod is the short-lived pod that runs probe p with curl in p.From, as p.ServiceAccount.
 // A token goes in the Secret secret (mounted as a header file), never in the pod's spec.
 func ProbePod(name string, p probe.Probe, secret string) *corev1.Pod {
-	args := []string{"-sS", "-o", "/dev/null", "-w", "\n" + curlMarker + "%{http_code}\n", "--max-time", strconv.Itoa(int(Timeout.Seconds())), "--proto", "=http,https"}
+	args := []string{"-sS", "-w", "\n" + curlMarker + "%{http_code}\n", "--max-time", strconv.Itoa(int(Timeout.Seconds())), "--proto", "=http,https"}
+	if p.Expect.Body == "" {
+		args = append(args, "-o", "/dev/null") // only the status is judged
+	}
+	for _, h := range p.Headers {
+		args = append(args, "-H", h)
+	}
+	labels := map[string]string{names.VerifyLabel: names.VerifyProbe}
+	if p.InMesh {
+		labels["istio.io/dataplane-mode"] = "ambient" // the pod joins the ambient mesh, whatever its namespace
+	}
 	pod := &corev1.Pod{
-		ObjectMeta: k8smeta.ObjectMeta{Name: name, Namespace: p.From, Labels: map[string]string{probeLabel: "probe"},
+		ObjectMeta: k8smeta.ObjectMeta{Name: name, Namespace: p.From, Labels: labels,
 			// The sidecar (sidecar mode) is up before curl runs, and the pod completes when curl does.
 			Annotations: map[string]string{"proxy.istio.io/config": `{"holdApplicationUntilProxyStarts": true}`}},
 		Spec: corev1.PodSpec{
@@ -65,7 +73,7 @@ func InCluster(ctx context.Context, client kubernetes.Interface, p probe.Probe, 
 		}
 		secret = name
 		if _, err := secrets.Create(ctx, &corev1.Secret{
-			ObjectMeta: k8smeta.ObjectMeta{Name: name, Labels: map[string]string{probeLabel: "probe"}},
+			ObjectMeta: k8smeta.ObjectMeta{Name: name, Labels: map[string]string{names.VerifyLabel: names.VerifyProbe}},
 			StringData: map[string]string{"header": "Authorization: Bearer " + tok},
 		}, k8smeta.CreateOptions{}); err != nil {
 			return probe.CouldNot(p, "creating the token secret: "+err.Error())
@@ -134,7 +142,9 @@ func CurlOutcome(p probe.Probe, log string, exit int) probe.Result {
 		return probe.CouldNot(p, fmt.Sprintf("curl did not report (exit %d): %s", exit, msg))
 	}
 	if code, err := strconv.Atoi(status); err == nil && code >= 100 {
-		return probe.Got(p, code)
+		// What curl printed before its status line is the answer's body (with -o /dev/null,
+		// nothing).
+		return probe.GotAnswer(p, code, strings.Join(said, "\n"))
 	}
 	detail := fmt.Sprintf("curl exit %d: %s", exit, msg)
 	switch {

@@ -75,12 +75,40 @@ func Host(ctx context.Context, p probe.Probe, c Credentials) probe.Result {
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	for _, h := range p.Headers {
+		name, value, _ := strings.Cut(h, ":")
+		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return hostOutcome(p, err)
 	}
-	resp.Body.Close()
-	return probe.Got(p, resp.StatusCode)
+	defer resp.Body.Close()
+	body := []byte{}
+	if p.Expect.Body != "" {
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	}
+	return probe.GotAnswer(p, resp.StatusCode, string(body))
+}
+
+// maxBody bounds what a probe reads of an answer's body.
+const maxBody = 4 << 20
+
+// Until runs a probe until it passes or its Expect.Within has passed (data that arrives late: a
+// scrape, a batch of spans), every interval; once when it has no Within.
+func Until(ctx context.Context, p probe.Probe, interval time.Duration, run func() probe.Result) probe.Result {
+	deadline := time.Now().Add(time.Duration(p.Expect.Within) * time.Second)
+	for {
+		r := run()
+		if r.Pass || !time.Now().Add(interval).Before(deadline) {
+			return r
+		}
+		select {
+		case <-ctx.Done():
+			return r
+		case <-time.After(interval):
+		}
+	}
 }
 
 // hostOutcome sorts a failed request: the server refused (a closed port, a reset, a connection

@@ -42,6 +42,17 @@ const (
 	// Curl is the probe client image (the plain client outside the mesh, verify's probes).
 	Curl = "docker.io/curlimages/curl:8.11.1"
 
+	// The observability addons (stage 9) are Istio's own sample manifests, samples/addons in
+	// IstioModule (ObservabilityAddons); these are the images they run, Kiali's pinned to its
+	// patch release where the manifest names only the minor (a test holds both together).
+	Prometheus               = "docker.io/prom/prometheus:v3.10.0"
+	PrometheusConfigReloader = "ghcr.io/prometheus-operator/prometheus-config-reloader:v0.89.0"
+	Grafana                  = "docker.io/grafana/grafana:12.0.1"
+	Kiali                    = "quay.io/kiali/kiali:v2.27.0"
+	Jaeger                   = "docker.io/jaegertracing/jaeger:2.17.0"
+	// ObservabilityAddons is where IstioModule keeps those manifests.
+	ObservabilityAddons = "samples/addons"
+
 	// Kubernetes is the cluster version: the kind node image and the local control plane.
 	Kubernetes = "v1.34.4"
 )

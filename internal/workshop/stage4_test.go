@@ -2,6 +2,7 @@ package workshop
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/istio-workshop/istio-workshop/stages"
@@ -87,6 +88,10 @@ var stageUpdates = map[int][]string{
 		"kubernetes:networking.istio.io/v1:VirtualService bookinfo-bookinfo", // the beta testers' route
 		"kubernetes:core/v1:Namespace bookinfo",                              // ambient: traffic goes through the waypoint
 	},
+	9: {
+		"kubernetes:helm.sh/v4:Chart istiod",                    // the mesh config declares the tracing backend
+		"kubernetes:apps/v1:Deployment bookinfo-productpage-v1", // its own metrics are scraped
+	},
 }
 
 // TestEachStageKeepsTheEarlierStagesUnchanged: every resource of stage N is registered with the
@@ -98,7 +103,7 @@ func TestEachStageKeepsTheEarlierStagesUnchanged(t *testing.T) {
 			prev, err := run(t, "walk", map[string]string{"workshop:stage": "0", "workshop:meshMode": mode})
 			require.NoError(t, err)
 			for stage := 1; stage <= int(stages.Last()); stage++ {
-				cur, err := run(t, "walk", map[string]string{"workshop:stage": string(rune('0' + stage)), "workshop:meshMode": mode})
+				cur, err := run(t, "walk", map[string]string{"workshop:stage": strconv.Itoa(stage), "workshop:meshMode": mode})
 				require.NoError(t, err)
 				for k, inputs := range prev.Resources {
 					if assert.Contains(t, cur.Resources, k, "stage %d keeps %s", stage, k) && !isProbeExport(k) && !slices.Contains(stageUpdates[stage], k) {

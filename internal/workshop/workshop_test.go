@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,7 +77,7 @@ func TestClusterProviders(t *testing.T) {
 }
 
 func TestBadConfigRegistersNothing(t *testing.T) {
-	m, err := run(t, "dev", map[string]string{"workshop:stage": "9", "workshop:meshMode": "istio"})
+	m, err := run(t, "dev", map[string]string{"workshop:stage": strconv.Itoa(int(stages.Last()) + 1), "workshop:meshMode": "istio"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "workshop:stage")
 	assert.Contains(t, err.Error(), "workshop:meshMode")
