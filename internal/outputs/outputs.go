@@ -66,8 +66,11 @@ func Decode(raw map[string]any) (Stack, error) {
 		return s, fmt.Errorf("the stack outputs do not match this workshop's (run `up` with this version): %w", err)
 	}
 	var errs []error
-	for _, p := range s.Probes {
+	for i, p := range s.Probes {
 		errs = append(errs, p.Validate())
+		if len(p.Headers) == 0 {
+			s.Probes[i].Headers = nil // Pulumi marshals no headers as an empty list
+		}
 	}
 	if _, ok := raw[Probes]; ok && len(s.Probes) == 0 && s.Stage >= 1 {
 		errs = append(errs, errors.New("the probes output is empty"))
