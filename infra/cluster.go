@@ -77,6 +77,10 @@ func NewCluster(ctx *pulumi.Context, cfg config.Config, opts ...pulumi.ResourceO
 		Context:    res.ContextName,
 		// A cluster that is gone (reset, deleted by hand) must not block destroying the stack.
 		DeleteUnreachable: pulumi.Bool(true),
+		// A chart's ConfigMap whose data changes (istiod's mesh config, stage 9) is updated in
+		// place, as helm does, instead of deleted and created again: istiod and its injector
+		// would run without their config in between, and the preview would show a replacement.
+		EnableConfigMapMutable: pulumi.Bool(true),
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, err

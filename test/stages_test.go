@@ -90,6 +90,9 @@ func TestStageWalk(t *testing.T) {
 			}
 			// Stage 8 points istiod's cacerts volume at its intermediate CA.
 			updates["8"] = []string{"Deployment::istiod:istio-system/istiod"}
+			// Stage 9 declares the tracing backend in istiod's mesh config and has productpage's
+			// own metrics scraped.
+			updates["9"] = []string{"ConfigMap::istiod:istio-system/istio", "ConfigMap::istiod:istio-system/values", "Deployment::bookinfo-productpage-v1"}
 			for _, n := range every[1:] {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
@@ -231,6 +234,27 @@ func TestStageWalk(t *testing.T) {
 			assert.Equal(t, "2", harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-system", "istiod-ca", "-o", "jsonpath={.status.revision}"))
 			verified = p.Workshop("verify", "--objects-only", "--stack", "step0")
 			require.NoError(t, verified.Err, "after the renewal: %s", verified.String())
+
+			// Stage 9: the addons run; each dashboard and istiod's tracing provider name a backend
+			// that runs (verify's facts); the Telemetry holds the settings; productpage asks to be
+			// scraped; in ambient mode the addons that query Prometheus are in the mesh with it.
+			for _, fact := range []string{"Kiali reads metrics from Prometheus, which runs", "Kiali reads traces from Jaeger, which runs",
+				"Grafana's data source is Prometheus, which runs", "istiod's tracing provider is Jaeger's Zipkin endpoint, which runs"} {
+				assert.Contains(t, verified.Stdout, "pass     stage 9: "+fact)
+			}
+			assert.Contains(t, verified.Stdout, "skipped  stage 9: the ingress gateway logged a refused request (403)")
+			for _, d := range []string{"istio-system/prometheus=1", "istio-system/grafana=1", "istio-system/kiali=1", "istio-system/jaeger=1"} {
+				assert.Contains(t, harness.Kubectl(t, kc, "get", "deployments", "-A", "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.status.readyReplicas} {end}"), d)
+			}
+			assert.Equal(t, "1 response.code >= 400", harness.Kubectl(t, kc, "get", "telemetries.telemetry.istio.io", "-n", "istio-system", "mesh-default", "-o",
+				"jsonpath={.spec.tracing[0].randomSamplingPercentage} {.spec.accessLogging[0].filter.expression}"))
+			assert.Equal(t, "true", harness.Kubectl(t, kc, "get", "deployment", "-n", "bookinfo", "productpage-v1", "-o", `jsonpath={.spec.template.metadata.annotations.prometheus\.io/scrape}`))
+			enrolled := harness.Kubectl(t, kc, "get", "deployments", "-n", "istio-system", "prometheus", "grafana", "kiali", "jaeger", "-o", `jsonpath={range .items[*]}{.spec.template.metadata.labels.istio\.io/dataplane-mode}/{end}`)
+			if mode == "ambient" {
+				assert.Equal(t, "ambient/ambient/ambient//", enrolled, "Prometheus, Grafana and Kiali in the mesh, Jaeger not")
+			} else {
+				assert.Equal(t, "////", enrolled, "sidecar mode: the addons stay outside the mesh")
+			}
 
 			// Istio's own analyzers find no error in what the stages applied.
 			report, clean := harness.Analyze(t, kc)

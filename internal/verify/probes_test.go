@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -115,6 +116,8 @@ func newWorld(t *testing.T) world {
 		switch {
 		case r.URL.Path == "/old":
 			http.Redirect(rw, r, "/productpage", http.StatusMovedPermanently)
+		case r.URL.Path == "/data": // a backend's data: what the request asked for, by its header
+			fmt.Fprintf(rw, `{"result":[{"trace":%q}]}`, r.Header.Get("x-client-trace-id"))
 		case r.Header.Get("Authorization") != "Bearer eyJ.alice":
 			rw.WriteHeader(http.StatusForbidden)
 		}
@@ -228,11 +231,73 @@ func TestCurlOutcomesAgainstRealServers(t *testing.T) {
 		{"a timeout is not a refusal", inCluster("http://"+w.quiet+"/", probe.Refusal()), probe.CouldNotProbe, 0, false},
 		{"a timeout is a drop where the probe says so", inCluster("http://"+w.quiet+"/", probe.Drop()), probe.Refused, 0, true},
 		{"a refusal where an answer is promised fails", inCluster("http://"+w.closed+"/", probe.Status(200)), probe.Refused, 0, false},
+		{"an answer holding the data passes", withHeader(inCluster("https://"+w.answering+"/data", probe.Containing(200, `"trace":"t1"`, 0)), "x-client-trace-id: t1"), probe.Answered, 200, true},
+		{"an answer without the data fails", withHeader(inCluster("https://"+w.answering+"/data", probe.Containing(200, `"trace":"t1"`, 0)), "x-client-trace-id: t2"), probe.Answered, 200, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.check(t, run(c.probe))
 		})
+	}
+}
+
+func withHeader(p probe.Probe, h string) probe.Probe {
+	p.Headers = []string{h}
+	return p
+}
+
+// A probe that expects data reads the body (from this machine and from curl), sends its headers,
+// and fails on an answer of the right status without the data.
+func TestHostProbesJudgeTheBody(t *testing.T) {
+	w := newWorld(t)
+	p := withHeader(hostCase("https://"+w.answering+"/data", probe.Containing(200, `"trace":"t1"`, 0)), "x-client-trace-id: t1")
+	r := Host(context.Background(), p, w.creds())
+	assert.True(t, r.Pass, "%s", r)
+	r = Host(context.Background(), withHeader(p, "x-client-trace-id: t2"), w.creds())
+	assert.False(t, r.Pass)
+	assert.Contains(t, r.Detail, `the answer does not contain "\"trace\":\"t1\"": {"result":[{"trace":"t2"}]}`)
+}
+
+// Until repeats a probe until it passes, and gives up once its Within has passed.
+func TestUntilWaitsForLateDataThenGivesUp(t *testing.T) {
+	p := probe.Probe{Stage: 9, Name: "late", From: "istio-system", URL: "http://prometheus:9090/", Expect: probe.Containing(200, "x", 1)}
+	runs := 0
+	r := Until(context.Background(), p, 10*time.Millisecond, func() probe.Result {
+		runs++
+		if runs < 3 {
+			return probe.GotAnswer(p, 200, "")
+		}
+		return probe.GotAnswer(p, 200, "x")
+	})
+	assert.True(t, r.Pass)
+	assert.Equal(t, 3, runs)
+
+	runs = 0
+	start := time.Now()
+	r = Until(context.Background(), p, 100*time.Millisecond, func() probe.Result { runs++; return probe.GotAnswer(p, 200, "") })
+	assert.False(t, r.Pass)
+	assert.InDelta(t, 1.0, time.Since(start).Seconds(), 0.5, "gives up after Within")
+	assert.Greater(t, runs, 5)
+
+	p.Expect.Within = 0
+	runs = 0
+	Until(context.Background(), p, time.Millisecond, func() probe.Result { runs++; return probe.GotAnswer(p, 200, "") })
+	assert.Equal(t, 1, runs, "no Within: once")
+}
+
+func TestProbeValidateRefusesWhatVerifyCannotDo(t *testing.T) {
+	ok := probe.Probe{Stage: 9, Name: "n", From: "istio-system", InMesh: true, URL: "http://kiali:20001/", Headers: []string{"x-client-trace-id: 1"}, Expect: probe.Containing(200, "x", 60)}
+	require.NoError(t, ok.Validate())
+	for want, edit := range map[string]func(*probe.Probe){
+		`header "x-client-trace-id" is not "Name: value"`: func(p *probe.Probe) { p.Headers = []string{"x-client-trace-id"} },
+		"a token goes by persona":                         func(p *probe.Probe) { p.Headers = []string{"Authorization: Bearer x"} },
+		"inMesh is for a probe from a namespace":          func(p *probe.Probe) { p.From = probe.Host },
+		"within 301s is outside 0–300s":                   func(p *probe.Probe) { p.Expect.Within = 301 },
+		"a body is expected only of an answer":            func(p *probe.Probe) { p.Expect = probe.Refusal(); p.Expect.Body = "x" },
+	} {
+		p := ok
+		edit(&p)
+		assert.ErrorContains(t, p.Validate(), want)
 	}
 }
 

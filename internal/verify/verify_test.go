@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/probe"
 )
 
@@ -56,6 +57,16 @@ func TestProbePodKeepsTheTokenInASecret(t *testing.T) {
 	assert.Empty(t, c.Env)
 	assert.Equal(t, "verify-1", pod.Spec.Volumes[0].Secret.SecretName)
 	assert.Equal(t, "Never", string(pod.Spec.RestartPolicy))
+	assert.Contains(t, strings.Join(c.Args, " "), "-o /dev/null", "only the status is judged")
+	assert.Empty(t, pod.Labels["istio.io/dataplane-mode"])
+
+	pod = ProbePod("verify-2", probe.Probe{From: "istio-system", InMesh: true, URL: "http://kiali.istio-system:20001/kiali/api", Headers: []string{"x-a: 1"},
+		Expect: probe.Containing(200, "details-v1", 60)}, "")
+	args := strings.Join(pod.Spec.Containers[0].Args, " ")
+	assert.NotContains(t, args, "/dev/null", "the body is judged")
+	assert.Contains(t, args, "-H x-a: 1")
+	assert.Equal(t, "ambient", pod.Labels["istio.io/dataplane-mode"], "in the ambient mesh")
+	assert.Equal(t, names.VerifyProbe, pod.Labels[names.VerifyLabel], "stage 9's NetworkPolicies admit it by this label")
 }
 
 func TestObjectOfComparesLabelsEverywhereAndSpecOfSecurityObjects(t *testing.T) {
