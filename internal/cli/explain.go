@@ -39,7 +39,7 @@ func explain(w io.Writer, arg string) error {
 		for _, f := range facts {
 			where := ""
 			if f.RealCluster {
-				where = " (real clusters: a running istiod writes it)"
+				where = " (real clusters only: a running Istio writes it)"
 			}
 			fmt.Fprintf(w, "  - stage %d: %s%s\n", f.Stage, f.Name, where)
 		}
