@@ -4,10 +4,8 @@ import (
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	networkingapi "istio.io/api/networking/v1"
 	securityapi "istio.io/api/security/v1beta1"
 	typeapi "istio.io/api/type/v1beta1"
-	networking "istio.io/client-go/pkg/apis/networking/v1"
 	security "istio.io/client-go/pkg/apis/security/v1"
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -17,7 +15,6 @@ import (
 	"github.com/istio-workshop/istio-workshop/infra"
 	"github.com/istio-workshop/istio-workshop/internal/charts"
 	"github.com/istio-workshop/istio-workshop/internal/config"
-	"github.com/istio-workshop/istio-workshop/internal/k8sobj"
 	"github.com/istio-workshop/istio-workshop/internal/names"
 	"github.com/istio-workshop/istio-workshop/internal/versions"
 )
@@ -146,7 +143,7 @@ type Authorization struct {
 // NewAuthorization applies the ingress and Bookinfo policies, and in ambient mode the Gateway API
 // CRDs and the namespace's waypoint that the L7 policies run on. (config refuses an Istio that
 // would mishandle the dry-run policy, before anything changes.)
-func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, mesh *Mesh, bookinfo *Bookinfo, opts ...pulumi.ResourceOption) (*Authorization, error) {
+func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, cluster *infra.Cluster, mesh *Mesh, bookinfo *Bookinfo, reviews ReviewsShape, opts ...pulumi.ResourceOption) (*Authorization, error) {
 	a := &Authorization{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Authorization", name, a, opts...); err != nil {
 		return nil, err
@@ -184,7 +181,7 @@ func NewAuthorization(ctx *pulumi.Context, name string, cfg config.Config, clust
 			return nil, err
 		}
 	}
-	for _, obj := range ReviewsRouting() {
+	for _, obj := range ReviewsRouting(reviews) {
 		if _, err := customResource(ctx, obj, crds...); err != nil {
 			return nil, err
 		}
@@ -207,50 +204,6 @@ func waypointGateway(name, ns string) *gatewayv1.Gateway {
 		Spec: gatewayv1.GatewaySpec{
 			GatewayClassName: "istio-waypoint",
 			Listeners:        []gatewayv1.Listener{{Name: "mesh", Port: 15008, Protocol: "HBONE"}},
-		},
-	}
-}
-
-// BetaHeader carries the ingress's verdict on the `groups` claim to the reviews route.
-// productpage forwards this header (it is in its list of propagated headers), so the route for
-// reviews can follow a decision only the ingress gateway can take: JWT claims are matched at
-// gateways only. The ingress sets or strips it on every request, so a client cannot send it.
-const BetaHeader = "jwt"
-
-// BetaValue is BetaHeader's value for a beta tester.
-const BetaValue = config.BetaGroup
-
-// ReviewsRouting sends beta testers to reviews v3 and everyone else to v1: the subsets, and the
-// route on the header the ingress sets.
-func ReviewsRouting() []k8sobj.Object {
-	subset := func(v string) *networkingapi.Subset {
-		return &networkingapi.Subset{Name: v, Labels: map[string]string{"version": v}}
-	}
-	dest := func(v string) []*networkingapi.HTTPRouteDestination {
-		return []*networkingapi.HTTPRouteDestination{{Destination: &networkingapi.Destination{Host: "reviews", Subset: v}}}
-	}
-	return []k8sobj.Object{
-		&networking.DestinationRule{
-			TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
-			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: names.BookinfoNamespace},
-			Spec:       networkingapi.DestinationRule{Host: "reviews", Subsets: []*networkingapi.Subset{subset("v1"), subset("v3")}},
-		},
-		&networking.VirtualService{
-			TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},
-			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: names.BookinfoNamespace},
-			Spec: networkingapi.VirtualService{
-				Hosts: []string{"reviews"},
-				Http: []*networkingapi.HTTPRoute{
-					{
-						Name: "beta-testers",
-						Match: []*networkingapi.HTTPMatchRequest{{Headers: map[string]*networkingapi.StringMatch{
-							BetaHeader: {MatchType: &networkingapi.StringMatch_Exact{Exact: BetaValue}},
-						}}},
-						Route: dest("v3"),
-					},
-					{Name: "everyone-else", Route: dest("v1")},
-				},
-			},
 		},
 	}
 }

@@ -68,6 +68,8 @@ type Plan struct {
 	Mesh components.MeshShape
 	// Bookinfo is the shape of Bookinfo's namespace and ingress (stage 1's objects).
 	Bookinfo components.BookinfoShape
+	// Reviews is the routing of the reviews service (stage 5's objects).
+	Reviews components.ReviewsShape
 }
 
 // Built is what the stages applied so far have made; each stage's Apply adds its part.

@@ -33,7 +33,7 @@ var endUserAuth = register(Stage{
 	Probes: func(c config.Config, earlier []probe.Probe) []probe.Probe {
 		probes := make([]probe.Probe, 0, len(earlier)+3+len(c.Auth.Personas))
 		for _, p := range earlier {
-			if p.From == probe.Host && p.Expect == probe.Status(200) {
+			if p.From == probe.Host && p.Expect.Equal(probe.Status(200)) {
 				p.Persona = ReaderPersona(c)
 			}
 			probes = append(probes, p)

@@ -33,6 +33,8 @@ var authorization = register(Stage{
 			p.Bookinfo.NamespaceLabels["istio.io/use-waypoint"] = names.Waypoint
 			p.Bookinfo.NamespaceLabels["istio.io/ingress-use-waypoint"] = "true"
 		}
+		p.Reviews = components.ReviewsShape{Versions: []string{"v1", "v3"},
+			Routes: []*networkingapi.HTTPRoute{components.BetaTestersRoute(), components.EveryoneElseRoute(config.Traffic{})}}
 		// A beta tester gets BetaHeader set, which the reviews route follows; everyone else
 		// gets it removed.
 		p.Bookinfo.Routes = []*networkingapi.HTTPRoute{
@@ -44,7 +46,7 @@ var authorization = register(Stage{
 	},
 	Components: []string{"Authorization"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
-		authz, err := components.NewAuthorization(ctx, "authorization", b.Config, b.Cluster, b.Mesh, b.Bookinfo, b.On())
+		authz, err := components.NewAuthorization(ctx, "authorization", b.Config, b.Cluster, b.Mesh, b.Bookinfo, b.Plan.Reviews, b.On())
 		b.Authorization = authz
 		return err
 	},
@@ -57,7 +59,7 @@ var authorization = register(Stage{
 			switch {
 			case p.Stage == 3 && p.Name == inMeshProbe:
 				p.ServiceAccount, p.URL = "bookinfo-productpage", "http://details."+names.BookinfoNamespace+":9080/details/0"
-			case p.Stage == 4 && p.Persona != "" && p.Expect == probe.Status(200):
+			case p.Stage == 4 && p.Persona != "" && p.Expect.Equal(probe.Status(200)):
 				if persona, ok := c.Auth.Persona(p.Persona); ok && !persona.HasGroup(config.ReaderGroup) {
 					p = ingressProbe(c, 4, "a valid token without the "+config.ReaderGroup+" group ("+p.Persona+") is denied", p.Persona, 403)
 				}

@@ -296,7 +296,7 @@ func probesDiffer(stack string, o outputs.Stack) []string {
 		switch {
 		case !ok:
 			out = append(out, fmt.Sprintf("stage %d defines probe %q, the stack does not export it", want.Stage, want.Name))
-		case got.Expect != want.Expect:
+		case !got.Expect.Equal(want.Expect):
 			out = append(out, fmt.Sprintf("probe %q of stage %d: the stack expects %s, the stage defines %s", want.Name, want.Stage, got.Expect, want.Expect))
 		case !got.Equal(want):
 			out = append(out, fmt.Sprintf("probe %q of stage %d: the stack exports %s, the stage defines %s", want.Name, want.Stage, got, want))

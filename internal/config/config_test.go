@@ -148,6 +148,14 @@ func TestBadConfigurations(t *testing.T) {
 		{"trace sampling negative", map[string]string{"workshop:traceSampling": "-1"}, []string{"traceSampling"}, "a percentage 0–100"},
 		{"trace sampling with a percent sign", map[string]string{"workshop:traceSampling": "1%"}, []string{"traceSampling"}, "without the % sign"},
 		{"access logs unknown", map[string]string{"workshop:accessLogs": "errors"}, []string{"accessLogs"}, "failed, all or off"},
+		{"weights not adding up", map[string]string{"workshop:reviewsWeights": "v1=80,v2=30"}, []string{"reviewsWeights"}, "adds up to 110: the weights must add up to 100"},
+		{"weights of an unknown version", map[string]string{"workshop:reviewsWeights": "v1=50,v4=50"}, []string{"reviewsWeights"}, `names version "v4": reviews has v1, v2, v3`},
+		{"a negative weight", map[string]string{"workshop:reviewsWeights": "v1=100,v2=-10"}, []string{"reviewsWeights"}, `has "v2=-10": each pair is version=percent with a whole percentage 0–100`},
+		{"a version weighted twice", map[string]string{"workshop:reviewsWeights": "v1=50,v1=50"}, []string{"reviewsWeights"}, "names v1 twice"},
+		{"weights as percentages", map[string]string{"workshop:reviewsWeights": "v1=80%,v2=20"}, []string{"reviewsWeights"}, "a whole percentage"},
+		{"mirror over 100", map[string]string{"workshop:reviewsMirror": "v3=150"}, []string{"reviewsMirror"}, "a whole percentage 0–100"},
+		{"mirror of nothing", map[string]string{"workshop:reviewsMirror": "v3=0"}, []string{"reviewsMirror"}, "a percentage of 1 or more"},
+		{"mirror to two versions", map[string]string{"workshop:reviewsMirror": "v2=10,v3=10"}, []string{"reviewsMirror"}, "one version"},
 		{"persona group with a space", map[string]string{"workshop:personas": `{"alice": ["book readers"]}`}, []string{"personas"}, "groups are non-empty words"},
 	}
 	for _, tc := range cases {
@@ -187,6 +195,18 @@ func TestObservabilitySettings(t *testing.T) {
 	c, err = load("step0", map[string]string{"workshop:traceSampling": "0.5", "workshop:accessLogs": "all"})
 	require.NoError(t, err)
 	assert.Equal(t, Observability{TraceSampling: 0.5, AccessLogs: AllRequests}, c.Observability)
+}
+
+func TestTrafficSettings(t *testing.T) {
+	c, err := load("step0", nil)
+	require.NoError(t, err)
+	assert.Equal(t, Traffic{Weights: []Share{{"v1", 80}, {"v2", 20}}, Mirror: &Share{"v3", 20}}, c.Traffic, "a canary and a mirror, by default")
+	c, err = load("step0", map[string]string{"workshop:reviewsWeights": " v2=100 ", "workshop:reviewsMirror": "off"})
+	require.NoError(t, err)
+	assert.Equal(t, Traffic{Weights: []Share{{"v2", 100}}}, c.Traffic, "blue/green, no mirror")
+	c, err = load("step0", map[string]string{"workshop:reviewsWeights": "v3=10,v1=90"})
+	require.NoError(t, err)
+	assert.Equal(t, []Share{{"v1", 90}, {"v3", 10}}, c.Traffic.Weights, "in version order, whatever the order given")
 }
 
 func TestDefaultPersonasShowEveryOutcome(t *testing.T) {

@@ -68,8 +68,12 @@ func Decode(raw map[string]any) (Stack, error) {
 	var errs []error
 	for i, p := range s.Probes {
 		errs = append(errs, p.Validate())
+		// Pulumi marshals no headers and no split as an empty list and map.
 		if len(p.Headers) == 0 {
-			s.Probes[i].Headers = nil // Pulumi marshals no headers as an empty list
+			s.Probes[i].Headers = nil
+		}
+		if len(p.Expect.Split) == 0 {
+			s.Probes[i].Expect.Split = nil
 		}
 	}
 	if _, ok := raw[Probes]; ok && len(s.Probes) == 0 && s.Stage >= 1 {

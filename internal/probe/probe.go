@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -74,7 +76,16 @@ type Expect struct {
 	// Within is how long, in seconds, the probe is repeated until it passes: for data that
 	// arrives late (a scrape every 15 s, spans sent in batches). 0: once.
 	Within int `json:"within,omitempty" pulumi:"within"`
+	// Requests is how many times the request is made (from a namespace only); with Split, the
+	// share of the answers whose body holds each text (a version's name) must be its percentage,
+	// within Tolerance points: a weighted route observed, not assumed.
+	Requests  int            `json:"requests,omitempty" pulumi:"requests"`
+	Split     map[string]int `json:"split,omitempty" pulumi:"split"`
+	Tolerance int            `json:"tolerance,omitempty" pulumi:"tolerance"`
 }
+
+// MaxRequests bounds Expect.Requests: a probe is a sample, not a load test.
+const MaxRequests = 500
 
 // MaxWithin bounds Expect.Within: verify must end.
 const MaxWithin = 300
@@ -87,6 +98,12 @@ func Containing(code int, text string, within int) Expect {
 	return Expect{Outcome: Answered, Status: code, Body: text, Within: within}
 }
 
+// Shared expects n answers with status code, shared by the texts their bodies hold as split
+// says (percentages), within tolerance points.
+func Shared(code, n int, split map[string]int, tolerance int) Expect {
+	return Expect{Outcome: Answered, Status: code, Requests: n, Split: split, Tolerance: tolerance}
+}
+
 // AnyAnswer expects an HTTP answer of any status.
 func AnyAnswer() Expect { return Expect{Outcome: Answered} }
 
@@ -97,6 +114,13 @@ func Refusal() Expect { return Expect{Outcome: Refused} }
 func Drop() Expect { return Expect{Outcome: Refused, DropIsRefusal: true} }
 
 func (e Expect) String() string {
+	if len(e.Split) > 0 {
+		shares := make([]string, 0, len(e.Split))
+		for _, text := range slices.Sorted(maps.Keys(e.Split)) {
+			shares = append(shares, fmt.Sprintf("%q %d %%", text, e.Split[text]))
+		}
+		return fmt.Sprintf("%d answers HTTP %d shared %s (±%d)", e.Requests, e.Status, strings.Join(shares, ", "), e.Tolerance)
+	}
 	if e.Body != "" {
 		s := Expect{Outcome: e.Outcome, Status: e.Status}.String() + fmt.Sprintf(" containing %q", e.Body)
 		if e.Within > 0 {
@@ -168,6 +192,21 @@ func (p Probe) Validate() error {
 	if p.Expect.Within < 0 || p.Expect.Within > MaxWithin {
 		bad("within %ds is outside 0–%ds", p.Expect.Within, MaxWithin)
 	}
+	if p.Expect.Requests < 0 || p.Expect.Requests > MaxRequests {
+		bad("requests %d is outside 0–%d", p.Expect.Requests, MaxRequests)
+	}
+	if p.Expect.Requests > 1 && p.From == Host {
+		bad("repeated requests are made from a namespace, not from %q", Host)
+	}
+	if len(p.Expect.Split) > 0 {
+		total := 0
+		for _, pct := range p.Expect.Split {
+			total += pct
+		}
+		if p.Expect.Requests < 10 || total > 100 || p.Expect.Tolerance < 0 || p.Expect.Tolerance > 50 || p.Expect.Outcome != Answered {
+			bad("a split needs an answer, 10 requests or more, shares adding up to at most 100 (got %d) and a tolerance of 0–50 points", total)
+		}
+	}
 	if p.Expect.Body != "" && p.Expect.Outcome != Answered {
 		bad("a body is expected only of an answer")
 	}
@@ -227,6 +266,36 @@ func GotAnswer(p Probe, status int, body string) Result {
 	return r
 }
 
+// GotAnswers is the result of a repeated request: every answer must have the expected status,
+// and the bodies must be shared as the probe's Split says.
+func GotAnswers(p Probe, statuses []int, bodies []string) Result {
+	if len(statuses) != p.Expect.Requests {
+		return CouldNot(p, fmt.Sprintf("%d of %d requests reported", len(statuses), p.Expect.Requests))
+	}
+	for _, s := range statuses {
+		if s != statuses[0] || (p.Expect.Status != 0 && s != p.Expect.Status) {
+			return Judge(p, Answered, s, false, fmt.Sprintf("statuses %v", statuses))
+		}
+	}
+	r := Judge(p, Answered, statuses[0], false, "")
+	var seen []string
+	for _, text := range slices.Sorted(maps.Keys(p.Expect.Split)) {
+		n := 0
+		for _, b := range bodies {
+			if strings.Contains(b, text) {
+				n++
+			}
+		}
+		share := n * 100 / len(bodies)
+		seen = append(seen, fmt.Sprintf("%q %d %%", text, share))
+		if d := share - p.Expect.Split[text]; d > p.Expect.Tolerance || -d > p.Expect.Tolerance {
+			r.Pass = false
+		}
+	}
+	r.Detail = fmt.Sprintf("%d answers: %s", len(bodies), strings.Join(seen, ", "))
+	return r
+}
+
 // clip keeps a body short enough for one line of the verify table.
 func clip(body string) string {
 	body = strings.Join(strings.Fields(body), " ")
@@ -276,6 +345,13 @@ func (r Result) String() string {
 // Equal says p and o are the same probe (no header and an empty list of headers alike).
 func (p Probe) Equal(o Probe) bool {
 	a, errA := json.Marshal(p)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && string(a) == string(b)
+}
+
+// Equal says e and o expect the same answer.
+func (e Expect) Equal(o Expect) bool {
+	a, errA := json.Marshal(e)
 	b, errB := json.Marshal(o)
 	return errA == nil && errB == nil && string(a) == string(b)
 }

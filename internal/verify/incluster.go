@@ -22,7 +22,7 @@ import (
 // A token goes in the Secret secret (mounted as a header file), never in the pod's spec.
 func ProbePod(name string, p probe.Probe, secret string) *corev1.Pod {
 	args := []string{"-sS", "-w", "\n" + curlMarker + "%{http_code}\n", "--max-time", strconv.Itoa(int(Timeout.Seconds())), "--proto", "=http,https"}
-	if p.Expect.Body == "" {
+	if p.Expect.Body == "" && len(p.Expect.Split) == 0 {
 		args = append(args, "-o", "/dev/null") // only the status is judged
 	}
 	for _, h := range p.Headers {
@@ -56,6 +56,9 @@ func ProbePod(name string, p probe.Probe, secret string) *corev1.Pod {
 		c.VolumeMounts = []corev1.VolumeMount{{Name: "probe", MountPath: "/probe", ReadOnly: true}}
 	}
 	c.Args = append(args, p.URL)
+	for range p.Expect.Requests - 1 { // one connection, one request after another
+		c.Args = append(c.Args, p.URL)
+	}
 	return pod
 }
 
@@ -128,14 +131,23 @@ const curlTimedOut = 28
 // that does not resolve: 6, a certificate not from the workshop CA: 60), which could not probe.
 func CurlOutcome(p probe.Probe, log string, exit int) probe.Result {
 	status, reported := "", false
-	var said []string
+	var said, current []string
+	var statuses []int
+	var bodies []string // with repeated requests: what curl printed before each status line
 	for _, line := range strings.Split(log, "\n") {
 		line = strings.TrimSpace(line)
 		if s, ok := strings.CutPrefix(line, curlMarker); ok {
 			status, reported = s, true
+			if code, err := strconv.Atoi(s); err == nil && code >= 100 {
+				statuses, bodies = append(statuses, code), append(bodies, strings.Join(current, "\n"))
+			}
+			current = nil
 		} else if line != "" {
-			said = append(said, line)
+			said, current = append(said, line), append(current, line)
 		}
+	}
+	if p.Expect.Requests > 1 && len(statuses) > 0 {
+		return probe.GotAnswers(p, statuses, bodies)
 	}
 	msg := strings.Join(said, "; ")
 	if !reported {

@@ -92,6 +92,10 @@ var stageUpdates = map[int][]string{
 		"kubernetes:helm.sh/v4:Chart istiod",                    // the mesh config declares the tracing backend
 		"kubernetes:apps/v1:Deployment bookinfo-productpage-v1", // its own metrics are scraped
 	},
+	10: {
+		"kubernetes:networking.istio.io/v1:VirtualService bookinfo-reviews",  // the A/B route, the weights, the mirror
+		"kubernetes:networking.istio.io/v1:DestinationRule bookinfo-reviews", // subset v2
+	},
 }
 
 // TestEachStageKeepsTheEarlierStagesUnchanged: every resource of stage N is registered with the

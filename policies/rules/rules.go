@@ -46,6 +46,7 @@ var Rules = []Rule{
 	{"ingress-terminates-tls", "The ingress terminates TLS itself (no PASSTHROUGH server, no Passthrough listener): passed through, the mesh cannot check a token or a policy on the request.", true, eachObject(ingressTerminatesTLS)},
 	{"service-entry-names-hosts", "A ServiceEntry names its hosts: host \"*\" registers every host at once and undoes the egress allowlist.", true, eachObject(serviceEntryNamesHosts)},
 	{"jwt-not-forwarded", "A RequestAuthentication does not forward the original token upstream (forwardOriginalToken): workloads that need a claim get it as a header, and a token that travels further can be replayed.", true, eachObject(jwtNotForwarded)},
+	{"route-weights-sum-to-100", "A VirtualService route that shares its requests between destinations gives them weights adding up to 100: otherwise Istio refuses it, or a canary gets a share nobody reviewed.", true, eachObject(routeWeights)},
 	{"ambient-network-policy-allows-hbone", "In ambient mode a NetworkPolicy rule that admits pods on named ports includes HBONE (TCP 15008), where ztunnel carries all mesh traffic.", true, ambientHBONE},
 }
 
@@ -264,6 +265,32 @@ func destinationRuleKeepsTLS(o Object) []string {
 	check("the traffic policy", dr.Spec.GetTrafficPolicy())
 	for _, ss := range dr.Spec.GetSubsets() {
 		check("subset "+ss.GetName(), ss.GetTrafficPolicy())
+	}
+	return out
+}
+
+// routeWeights: every HTTP route with more than one destination has weights that add up to 100.
+func routeWeights(o Object) []string {
+	var vs networking.VirtualService
+	if !o.Is("networking.istio.io", "VirtualService") || o.Decode(&vs) != nil {
+		return nil
+	}
+	var out []string
+	for i, r := range vs.Spec.GetHttp() {
+		if len(r.GetRoute()) < 2 {
+			continue
+		}
+		total := int32(0)
+		for _, d := range r.GetRoute() {
+			total += d.GetWeight()
+		}
+		if total != 100 {
+			name := r.GetName()
+			if name == "" {
+				name = fmt.Sprint(i)
+			}
+			out = append(out, fmt.Sprintf("route %q shares its requests with weights adding up to %d: make them add up to 100", name, total))
+		}
 	}
 	return out
 }

@@ -125,6 +125,10 @@ spec: {servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"
 kind: Gateway
 metadata: {name: bookinfo, namespace: bookinfo}
 spec: {servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}, {port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: SIMPLE, credentialName: cert, minProtocolVersion: TLSV1_2}}]}`, `server "http" serves plain HTTP beside HTTPS`},
+		{"route-weights-sum-to-100", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: bookinfo}
+spec: {hosts: [reviews], http: [{name: everyone-else, route: [{destination: {host: reviews, subset: v1}, weight: 80}, {destination: {host: reviews, subset: v2}, weight: 30}]}, {name: one, route: [{destination: {host: reviews, subset: v3}}]}]}`, `route "everyone-else" shares its requests with weights adding up to 110`},
 		{"peer-authentication-strict", `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: istio-system}
