@@ -93,10 +93,12 @@ func TestStageWalk(t *testing.T) {
 			// Stage 9 declares the tracing backend in istiod's mesh config and has productpage's
 			// own metrics scraped.
 			updates["9"] = []string{"ConfigMap::istiod:istio-system/istio", "ConfigMap::istiod:istio-system/values", "Deployment::bookinfo-productpage-v1"}
+			// Stage 10 has no object of its own: it routes reviews with stage 5's objects.
+			updates["10"] = []string{"VirtualService::bookinfo-reviews", "DestinationRule::bookinfo-reviews"}
 			for _, n := range every[1:] {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
-				assert.Greater(t, ops["create"], 0, "stage %s creates its resources", n)
+				assert.Greater(t, ops["create"]+ops["update"], 0, "stage %s creates its resources (or changes the ones it states)", n)
 				assert.Len(t, other, len(updates[n]), "moving to stage %s changes only what it states: %v", n, other)
 				for _, o := range other {
 					assert.True(t, strings.HasPrefix(o, "update ") && slices.ContainsFunc(updates[n], func(s string) bool { return strings.HasSuffix(o, s) }),
@@ -256,6 +258,32 @@ func TestStageWalk(t *testing.T) {
 				assert.Equal(t, "////", enrolled, "sidecar mode: the addons stay outside the mesh")
 			}
 
+			// Moving the canary is one setting, and its preview changes the weights of one route.
+			canary := stackOn(kc, last, mode)
+			canary["workshop:reviewsWeights"] = "v1=50,v2=50"
+			p.WriteStack("canary", canary)
+			moved := p.MustPulumi("preview", "--json", "--diff", "--stack", "step0", "--config-file", p.Dir+"/stacks/Pulumi.canary.yaml")
+			var canaryPreview struct {
+				Steps []struct {
+					Op           string         `json:"op"`
+					URN          string         `json:"urn"`
+					DetailedDiff map[string]any `json:"detailedDiff"`
+				} `json:"steps"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(moved.Stdout), &canaryPreview), moved.Stdout)
+			var changed, fields []string
+			for _, st := range canaryPreview.Steps {
+				if st.Op != "same" {
+					changed = append(changed, st.Op+" "+st.URN[strings.LastIndex(st.URN, "::")+2:])
+					for f := range st.DetailedDiff {
+						fields = append(fields, f)
+					}
+				}
+			}
+			assert.Equal(t, []string{"update bookinfo-reviews"}, changed, "moving the canary updates reviews' VirtualService only")
+			slices.Sort(fields)
+			assert.Equal(t, []string{"spec.http[2].route[0].weight", "spec.http[2].route[1].weight"}, fields, "and only its weights")
+
 			// Istio's own analyzers find no error in what the stages applied.
 			report, clean := harness.Analyze(t, kc)
 			t.Logf("istioctl analyze:\n%s", report)
@@ -291,7 +319,7 @@ func TestStageWalk(t *testing.T) {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(prev))
 				ops, other := previewOps(t, preview.Stdout)
 				assert.Zero(t, ops["create"], "moving back to stage %s creates nothing", prev)
-				assert.Greater(t, ops["delete"], 0, "moving back to stage %s deletes stage %d", prev, n)
+				assert.Greater(t, ops["delete"]+ops["update"], 0, "moving back to stage %s deletes stage %d (or undoes the updates it stated)", prev, n)
 				for _, o := range other {
 					if strings.HasPrefix(o, "delete ") {
 						continue
