@@ -82,6 +82,14 @@ type Expect struct {
 	Requests  int            `json:"requests,omitempty" pulumi:"requests"`
 	Split     map[string]int `json:"split,omitempty" pulumi:"split"`
 	Tolerance int            `json:"tolerance,omitempty" pulumi:"tolerance"`
+	// Parallel makes the Requests that many at a time (a load that trips a circuit breaker).
+	Parallel int `json:"parallel,omitempty" pulumi:"parallel"`
+	// Statuses: with Requests, each of these statuses is among the answers, and no other (a
+	// circuit breaker lets some through and refuses the rest with 503).
+	Statuses []int `json:"statuses,omitempty" pulumi:"statuses"`
+	// MinSeconds and MaxSeconds bound how long the answer took (an injected delay, a timeout).
+	MinSeconds float64 `json:"minSeconds,omitempty" pulumi:"minSeconds"`
+	MaxSeconds float64 `json:"maxSeconds,omitempty" pulumi:"maxSeconds"`
 }
 
 // MaxRequests bounds Expect.Requests: a probe is a sample, not a load test.
@@ -114,6 +122,19 @@ func Refusal() Expect { return Expect{Outcome: Refused} }
 func Drop() Expect { return Expect{Outcome: Refused, DropIsRefusal: true} }
 
 func (e Expect) String() string {
+	if e.MinSeconds > 0 || e.MaxSeconds > 0 {
+		s := Expect{Outcome: e.Outcome, Status: e.Status, Body: e.Body}.String()
+		if e.MinSeconds > 0 {
+			s += fmt.Sprintf(" after %gs or more", e.MinSeconds)
+		}
+		if e.MaxSeconds > 0 {
+			s += fmt.Sprintf(" within %gs", e.MaxSeconds)
+		}
+		return s
+	}
+	if len(e.Statuses) > 0 {
+		return fmt.Sprintf("%d answers, %d at a time, with statuses %v (each of them, no other)", e.Requests, max(e.Parallel, 1), e.Statuses)
+	}
 	if len(e.Split) > 0 {
 		shares := make([]string, 0, len(e.Split))
 		for _, text := range slices.Sorted(maps.Keys(e.Split)) {
@@ -207,6 +228,15 @@ func (p Probe) Validate() error {
 			bad("a split needs an answer, 10 requests or more, shares adding up to at most 100 (got %d) and a tolerance of 0–50 points", total)
 		}
 	}
+	if p.Expect.Parallel < 0 || p.Expect.Parallel > 50 || p.Expect.Parallel > max(p.Expect.Requests, 1) {
+		bad("parallel %d is outside 0–50 or above the requests (%d)", p.Expect.Parallel, p.Expect.Requests)
+	}
+	if len(p.Expect.Statuses) > 0 && (p.Expect.Requests < 2 || p.Expect.Status != 0 || slices.ContainsFunc(p.Expect.Statuses, func(s int) bool { return s < 100 || s > 599 })) {
+		bad("statuses %v: HTTP statuses, for repeated requests, instead of one status", p.Expect.Statuses)
+	}
+	if p.Expect.MinSeconds < 0 || p.Expect.MaxSeconds < 0 || (p.Expect.MaxSeconds > 0 && p.Expect.MinSeconds > p.Expect.MaxSeconds) || p.Expect.MinSeconds > 60 {
+		bad("minSeconds %g and maxSeconds %g: 0–60 s, the least first", p.Expect.MinSeconds, p.Expect.MaxSeconds)
+	}
 	if p.Expect.Body != "" && p.Expect.Outcome != Answered {
 		bad("a body is expected only of an answer")
 	}
@@ -238,9 +268,11 @@ type Result struct {
 	// Status is the HTTP status of an answer.
 	Status int `json:"status,omitempty"`
 	// TimedOut: the request timed out (Refused only under Expect.DropIsRefusal).
-	TimedOut bool   `json:"timedOut,omitempty"`
-	Detail   string `json:"detail,omitempty"`
-	Pass     bool   `json:"pass"`
+	TimedOut bool `json:"timedOut,omitempty"`
+	// Seconds is how long the answer took (0: not measured).
+	Seconds float64 `json:"seconds,omitempty"`
+	Detail  string  `json:"detail,omitempty"`
+	Pass    bool    `json:"pass"`
 }
 
 // Judge is p's result for what the request got.
@@ -253,15 +285,21 @@ func Judge(p Probe, got Outcome, status int, timedOut bool, detail string) Resul
 }
 
 // Got is the result of an HTTP answer with status.
-func Got(p Probe, status int) Result { return GotAnswer(p, status, "") }
+func Got(p Probe, status int) Result { return GotAnswer(p, status, "", 0) }
 
-// GotAnswer is the result of an HTTP answer with status and body: the body must contain what
-// the probe expects of it.
-func GotAnswer(p Probe, status int, body string) Result {
+// GotAnswer is the result of an HTTP answer with status and body that took seconds: the body must
+// contain what the probe expects of it, in the time it expects.
+func GotAnswer(p Probe, status int, body string, seconds float64) Result {
 	r := Judge(p, Answered, status, false, "")
-	if r.Pass && p.Expect.Body != "" && !strings.Contains(body, p.Expect.Body) {
+	r.Seconds = seconds
+	switch {
+	case !r.Pass:
+	case p.Expect.Body != "" && !strings.Contains(body, p.Expect.Body):
 		r.Pass = false
 		r.Detail = fmt.Sprintf("the answer does not contain %q: %s", p.Expect.Body, clip(body))
+	case p.Expect.MinSeconds > 0 && seconds < p.Expect.MinSeconds, p.Expect.MaxSeconds > 0 && seconds > p.Expect.MaxSeconds:
+		r.Pass = false
+		r.Detail = fmt.Sprintf("answered in %.2fs", seconds)
 	}
 	return r
 }
@@ -271,6 +309,20 @@ func GotAnswer(p Probe, status int, body string) Result {
 func GotAnswers(p Probe, statuses []int, bodies []string) Result {
 	if len(statuses) != p.Expect.Requests {
 		return CouldNot(p, fmt.Sprintf("%d of %d requests reported", len(statuses), p.Expect.Requests))
+	}
+	if len(p.Expect.Statuses) > 0 {
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		r := Judge(p, Answered, 0, false, fmt.Sprintf("statuses (count): %v", counts)) // no one status
+		for s := range counts {
+			r.Pass = r.Pass && slices.Contains(p.Expect.Statuses, s)
+		}
+		for _, s := range p.Expect.Statuses {
+			r.Pass = r.Pass && counts[s] > 0
+		}
+		return r
 	}
 	for _, s := range statuses {
 		if s != statuses[0] || (p.Expect.Status != 0 && s != p.Expect.Status) {

@@ -21,8 +21,11 @@ import (
 // ProbePod is the short-lived pod that runs probe p with curl in p.From, as p.ServiceAccount.
 // A token goes in the Secret secret (mounted as a header file), never in the pod's spec.
 func ProbePod(name string, p probe.Probe, secret string) *corev1.Pod {
-	args := []string{"-sS", "-w", "\n" + curlMarker + "%{http_code}\n", "--max-time", strconv.Itoa(int(Timeout.Seconds())), "--proto", "=http,https"}
-	if p.Expect.Body == "" && len(p.Expect.Split) == 0 {
+	args := []string{"-sS", "-w", "\n" + curlMarker + "%{http_code} %{time_total}\n", "--max-time", strconv.Itoa(int(RequestTimeout(p).Seconds())), "--proto", "=http,https"}
+	if p.Expect.Parallel > 1 {
+		args = append(args, "--parallel", "--parallel-immediate", "--parallel-max", strconv.Itoa(p.Expect.Parallel))
+	}
+	if p.Expect.Body == "" && len(p.Expect.Split) == 0 || p.Expect.Parallel > 1 { // parallel bodies interleave
 		args = append(args, "-o", "/dev/null") // only the status is judged
 	}
 	for _, h := range p.Headers {
@@ -132,12 +135,15 @@ const curlTimedOut = 28
 func CurlOutcome(p probe.Probe, log string, exit int) probe.Result {
 	status, reported := "", false
 	var said, current []string
+	var seconds float64
 	var statuses []int
 	var bodies []string // with repeated requests: what curl printed before each status line
 	for _, line := range strings.Split(log, "\n") {
 		line = strings.TrimSpace(line)
 		if s, ok := strings.CutPrefix(line, curlMarker); ok {
+			s, took, _ := strings.Cut(s, " ")
 			status, reported = s, true
+			seconds, _ = strconv.ParseFloat(took, 64)
 			if code, err := strconv.Atoi(s); err == nil && code >= 100 {
 				statuses, bodies = append(statuses, code), append(bodies, strings.Join(current, "\n"))
 			}
@@ -156,7 +162,7 @@ func CurlOutcome(p probe.Probe, log string, exit int) probe.Result {
 	if code, err := strconv.Atoi(status); err == nil && code >= 100 {
 		// What curl printed before its status line is the answer's body (with -o /dev/null,
 		// nothing).
-		return probe.GotAnswer(p, code, strings.Join(said, "\n"))
+		return probe.GotAnswer(p, code, strings.Join(said, "\n"), seconds)
 	}
 	detail := fmt.Sprintf("curl exit %d: %s", exit, msg)
 	switch {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,6 +110,9 @@ type world struct {
 	reset, hangUp, quiet, closed  string
 }
 
+// splitCount and inFlight are the state of the world's /split and /breaker handlers.
+var splitCount, inFlight atomic.Int32
+
 func newWorld(t *testing.T) world {
 	ca := newCA(t, "workshop-ca")
 	w := world{ca: ca, client: issue(t, ca, &x509.Certificate{Subject: pkix.Name{CommonName: "participant"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})}
@@ -116,6 +120,22 @@ func newWorld(t *testing.T) world {
 		switch {
 		case r.URL.Path == "/old":
 			http.Redirect(rw, r, "/productpage", http.StatusMovedPermanently)
+		case r.URL.Path == "/split": // one answer in five from "v2", the others from "v1"
+			if splitCount.Add(1)%5 == 0 {
+				fmt.Fprint(rw, `{"podname": "reviews-v2-abc"}`)
+			} else {
+				fmt.Fprint(rw, `{"podname": "reviews-v1-abc"}`)
+			}
+		case r.URL.Path == "/slow":
+			time.Sleep(1500 * time.Millisecond)
+		case r.URL.Path == "/breaker": // two requests at a time; the rest overflow, as Envoy's pool does
+			if inFlight.Add(1) > 2 {
+				inFlight.Add(-1)
+				rw.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+			inFlight.Add(-1)
 		case r.URL.Path == "/data": // a backend's data: what the request asked for, by its header
 			fmt.Fprintf(rw, `{"result":[{"trace":%q}]}`, r.Header.Get("x-client-trace-id"))
 		case r.Header.Get("Authorization") != "Bearer eyJ.alice":
@@ -233,6 +253,12 @@ func TestCurlOutcomesAgainstRealServers(t *testing.T) {
 		{"a refusal where an answer is promised fails", inCluster("http://"+w.closed+"/", probe.Status(200)), probe.Refused, 0, false},
 		{"an answer holding the data passes", withHeader(inCluster("https://"+w.answering+"/data", probe.Containing(200, `"trace":"t1"`, 0)), "x-client-trace-id: t1"), probe.Answered, 200, true},
 		{"an answer without the data fails", withHeader(inCluster("https://"+w.answering+"/data", probe.Containing(200, `"trace":"t1"`, 0)), "x-client-trace-id: t2"), probe.Answered, 200, false},
+		{"the observed split is the weights'", inCluster("https://"+w.answering+"/split", probe.Shared(200, 50, map[string]int{"reviews-v1-": 80, "reviews-v2-": 20}, 5)), probe.Answered, 200, true},
+		{"another split fails", inCluster("https://"+w.answering+"/split", probe.Shared(200, 50, map[string]int{"reviews-v1-": 50, "reviews-v2-": 50}, 10)), probe.Answered, 200, false},
+		{"a slow answer is slow", inCluster("https://"+w.answering+"/slow", probe.Expect{Outcome: probe.Answered, Status: 200, MinSeconds: 1}), probe.Answered, 200, true},
+		{"a slow answer is not fast", inCluster("https://"+w.answering+"/slow", probe.Expect{Outcome: probe.Answered, Status: 200, MaxSeconds: 1}), probe.Answered, 200, false},
+		{"a load trips the breaker", inCluster("https://"+w.answering+"/breaker", probe.Expect{Outcome: probe.Answered, Requests: 12, Parallel: 6, Statuses: []int{200, 503}}), probe.Answered, 0, true},
+		{"one at a time never trips it", inCluster("https://"+w.answering+"/breaker", probe.Expect{Outcome: probe.Answered, Requests: 4, Statuses: []int{200, 503}}), probe.Answered, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -265,23 +291,23 @@ func TestUntilWaitsForLateDataThenGivesUp(t *testing.T) {
 	r := Until(context.Background(), p, 10*time.Millisecond, func() probe.Result {
 		runs++
 		if runs < 3 {
-			return probe.GotAnswer(p, 200, "")
+			return probe.GotAnswer(p, 200, "", 0)
 		}
-		return probe.GotAnswer(p, 200, "x")
+		return probe.GotAnswer(p, 200, "x", 0)
 	})
 	assert.True(t, r.Pass)
 	assert.Equal(t, 3, runs)
 
 	runs = 0
 	start := time.Now()
-	r = Until(context.Background(), p, 100*time.Millisecond, func() probe.Result { runs++; return probe.GotAnswer(p, 200, "") })
+	r = Until(context.Background(), p, 100*time.Millisecond, func() probe.Result { runs++; return probe.GotAnswer(p, 200, "", 0) })
 	assert.False(t, r.Pass)
 	assert.InDelta(t, 1.0, time.Since(start).Seconds(), 0.5, "gives up after Within")
 	assert.Greater(t, runs, 5)
 
 	p.Expect.Within = 0
 	runs = 0
-	Until(context.Background(), p, time.Millisecond, func() probe.Result { runs++; return probe.GotAnswer(p, 200, "") })
+	Until(context.Background(), p, time.Millisecond, func() probe.Result { runs++; return probe.GotAnswer(p, 200, "", 0) })
 	assert.Equal(t, 1, runs, "no Within: once")
 }
 

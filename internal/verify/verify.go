@@ -30,6 +30,11 @@ type Credentials struct {
 // Timeout bounds one request.
 const Timeout = 10 * time.Second
 
+// RequestTimeout bounds p's requests: Timeout, or longer for an answer expected to be slow.
+func RequestTimeout(p probe.Probe) time.Duration {
+	return max(Timeout, time.Duration((p.Expect.MinSeconds+5)*float64(time.Second)))
+}
+
 // Host runs a probe from this machine, as a participant's curl would: the workshop CA trusted,
 // the client certificate and token presented when the probe says so, redirects not followed.
 // Names under .localhost resolve to loopback, as curl and browsers resolve them.
@@ -51,7 +56,7 @@ func Host(ctx context.Context, p probe.Probe, c Credentials) probe.Result {
 	}
 	dialer := &net.Dialer{Timeout: Timeout}
 	client := &http.Client{
-		Timeout: Timeout,
+		Timeout: RequestTimeout(p),
 		Transport: &http.Transport{
 			TLSClientConfig: cfg,
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -79,6 +84,7 @@ func Host(ctx context.Context, p probe.Probe, c Credentials) probe.Result {
 		name, value, _ := strings.Cut(h, ":")
 		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
+	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
 		return hostOutcome(p, err)
@@ -88,7 +94,7 @@ func Host(ctx context.Context, p probe.Probe, c Credentials) probe.Result {
 	if p.Expect.Body != "" {
 		body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	}
-	return probe.GotAnswer(p, resp.StatusCode, string(body))
+	return probe.GotAnswer(p, resp.StatusCode, string(body), time.Since(start).Seconds())
 }
 
 // maxBody bounds what a probe reads of an answer's body.
