@@ -28,10 +28,13 @@ const ABCookie = "workshop-ab=b"
 // ReviewsShape is what the stages in force make of the reviews service's routing: the versions
 // the DestinationRule names as subsets, and the VirtualService's routes in order. Stage 5 makes
 // it (beta testers to v3, everyone else to v1); stage 10 adds the A/B route and shares everyone
-// else's traffic by weight, with a mirror.
+// else's traffic by weight, with a mirror; stage 11 gives the routes timeouts and retries and the
+// DestinationRule a circuit breaker.
 type ReviewsShape struct {
 	Versions []string
 	Routes   []*networkingapi.HTTPRoute
+	// TrafficPolicy is the DestinationRule's (stage 11: the circuit breaker).
+	TrafficPolicy *networkingapi.TrafficPolicy
 }
 
 // ReviewsRouting is reviews' DestinationRule and VirtualService, as shape says.
@@ -44,7 +47,7 @@ func ReviewsRouting(shape ReviewsShape) []k8sobj.Object {
 		&networking.DestinationRule{
 			TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
 			ObjectMeta: k8smeta.ObjectMeta{Name: "reviews", Namespace: names.BookinfoNamespace},
-			Spec:       networkingapi.DestinationRule{Host: "reviews", Subsets: subsets},
+			Spec:       networkingapi.DestinationRule{Host: "reviews", Subsets: subsets, TrafficPolicy: shape.TrafficPolicy},
 		},
 		&networking.VirtualService{
 			TypeMeta:   k8smeta.TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "VirtualService"},

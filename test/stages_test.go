@@ -95,6 +95,8 @@ func TestStageWalk(t *testing.T) {
 			updates["9"] = []string{"ConfigMap::istiod:istio-system/istio", "ConfigMap::istiod:istio-system/values", "Deployment::bookinfo-productpage-v1"}
 			// Stage 10 has no object of its own: it routes reviews with stage 5's objects.
 			updates["10"] = []string{"VirtualService::bookinfo-reviews", "DestinationRule::bookinfo-reviews"}
+			// Stage 11 gives reviews' routes timeouts and retries, and its DestinationRule a circuit breaker.
+			updates["11"] = []string{"VirtualService::bookinfo-reviews", "DestinationRule::bookinfo-reviews"}
 			for _, n := range every[1:] {
 				preview := p.MustPulumi("preview", "--json", "--stack", "step0", "--config-file", file(n))
 				ops, other := previewOps(t, preview.Stdout)
@@ -283,6 +285,11 @@ func TestStageWalk(t *testing.T) {
 			assert.Equal(t, []string{"update bookinfo-reviews"}, changed, "moving the canary updates reviews' VirtualService only")
 			slices.Sort(fields)
 			assert.Equal(t, []string{"spec.http[2].route[0].weight", "spec.http[2].route[1].weight"}, fields, "and only its weights")
+
+			// Stage 11: the faults are for beta testers only, and reviews' callers are bounded.
+			assert.Equal(t, "beta-testers 7s", harness.Kubectl(t, kc, "get", "virtualservices.networking.istio.io", "-n", "bookinfo", "ratings", "-o", "jsonpath={.spec.http[0].match[0].headers.jwt.exact} {.spec.http[0].fault.delay.fixedDelay}"))
+			assert.Equal(t, "3s 1s 1", harness.Kubectl(t, kc, "get", "destinationrules.networking.istio.io,virtualservices.networking.istio.io", "-n", "bookinfo", "reviews", "-o",
+				"jsonpath={.items[1].spec.http[2].timeout} {.items[1].spec.http[2].retries.perTryTimeout} {.items[0].spec.trafficPolicy.connectionPool.tcp.maxConnections}"))
 
 			// Istio's own analyzers find no error in what the stages applied.
 			report, clean := harness.Analyze(t, kc)

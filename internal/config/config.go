@@ -77,6 +77,7 @@ type Config struct {
 	IstiodCA      IstiodCA
 	Observability Observability
 	Traffic       Traffic
+	Resilience    Resilience
 }
 
 // Cluster says which cluster the stack runs on.
@@ -129,7 +130,7 @@ type Setting struct {
 
 // Settings is every key a stack may set. Unknown `workshop:*` keys are rejected. The stage key's
 // range is the registry's: StageSetting describes it with the last stage filled in.
-var Settings = slices.Concat(clusterSettings, authSettings, egressSettings, istiodCASettings, observabilitySettings, trafficSettings)
+var Settings = slices.Concat(clusterSettings, authSettings, egressSettings, istiodCASettings, observabilitySettings, trafficSettings, resilienceSettings)
 
 var clusterSettings = []Setting{
 	{"stage", "", "an integer 0–N (default: N for stack stepN; a stack of another name must set it)", "the highest stage to put in force"},
@@ -324,6 +325,7 @@ func Load(stack string, values map[string]string, rules Rules) (Config, error) {
 	c.IstiodCA = l.istiodCA()
 	c.Observability = l.observability()
 	c.Traffic = l.traffic()
+	c.Resilience = l.resilience()
 	if rules.Check != nil {
 		// With the others, so every problem is said at once: a check skips what is malformed.
 		l.errs = append(l.errs, rules.Check(c)...)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -156,6 +157,11 @@ func TestBadConfigurations(t *testing.T) {
 		{"mirror over 100", map[string]string{"workshop:reviewsMirror": "v3=150"}, []string{"reviewsMirror"}, "a whole percentage 0–100"},
 		{"mirror of nothing", map[string]string{"workshop:reviewsMirror": "v3=0"}, []string{"reviewsMirror"}, "a percentage of 1 or more"},
 		{"mirror to two versions", map[string]string{"workshop:reviewsMirror": "v2=10,v3=10"}, []string{"reviewsMirror"}, "one version"},
+		{"retries without a timeout", map[string]string{"workshop:reviewsTimeout": "off"}, []string{"reviewsRetries"}, "each retry must have a per-try timeout"},
+		{"a timeout too short", map[string]string{"workshop:reviewsTimeout": "100ms"}, []string{"reviewsTimeout"}, "a duration 1s–60s"},
+		{"a negative delay", map[string]string{"workshop:faultDelay": "-7s"}, []string{"faultDelay"}, "a duration 1s–30s"},
+		{"too many retries", map[string]string{"workshop:reviewsRetries": "10"}, []string{"reviewsRetries"}, "an integer 0–5"},
+		{"fault injection maybe", map[string]string{"workshop:faultInjection": "yes"}, []string{"faultInjection"}, "on or off"},
 		{"persona group with a space", map[string]string{"workshop:personas": `{"alice": ["book readers"]}`}, []string{"personas"}, "groups are non-empty words"},
 	}
 	for _, tc := range cases {
@@ -207,6 +213,18 @@ func TestTrafficSettings(t *testing.T) {
 	c, err = load("step0", map[string]string{"workshop:reviewsWeights": "v3=10,v1=90"})
 	require.NoError(t, err)
 	assert.Equal(t, []Share{{"v1", 90}, {"v3", 10}}, c.Traffic.Weights, "in version order, whatever the order given")
+}
+
+func TestResilienceSettings(t *testing.T) {
+	c, err := load("step0", nil)
+	require.NoError(t, err)
+	assert.Equal(t, Resilience{Timeout: 3 * time.Second, Retries: 2, CircuitBreaking: true, FaultInjection: true, FaultDelay: 7 * time.Second}, c.Resilience)
+	assert.Equal(t, time.Second, c.Resilience.PerTryTimeout(), "three tries in three seconds")
+	c, err = load("step0", map[string]string{"workshop:reviewsTimeout": "off", "workshop:reviewsRetries": "0", "workshop:faultInjection": "off"})
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(0), c.Resilience.Timeout)
+	assert.Equal(t, time.Duration(0), c.Resilience.PerTryTimeout())
+	assert.False(t, c.Resilience.FaultInjection)
 }
 
 func TestDefaultPersonasShowEveryOutcome(t *testing.T) {

@@ -96,6 +96,10 @@ var stageUpdates = map[int][]string{
 		"kubernetes:networking.istio.io/v1:VirtualService bookinfo-reviews",  // the A/B route, the weights, the mirror
 		"kubernetes:networking.istio.io/v1:DestinationRule bookinfo-reviews", // subset v2
 	},
+	11: {
+		"kubernetes:networking.istio.io/v1:VirtualService bookinfo-reviews",  // timeouts and retries
+		"kubernetes:networking.istio.io/v1:DestinationRule bookinfo-reviews", // the circuit breaker
+	},
 }
 
 // TestEachStageKeepsTheEarlierStagesUnchanged: every resource of stage N is registered with the

@@ -47,6 +47,8 @@ var Rules = []Rule{
 	{"service-entry-names-hosts", "A ServiceEntry names its hosts: host \"*\" registers every host at once and undoes the egress allowlist.", true, eachObject(serviceEntryNamesHosts)},
 	{"jwt-not-forwarded", "A RequestAuthentication does not forward the original token upstream (forwardOriginalToken): workloads that need a claim get it as a header, and a token that travels further can be replayed.", true, eachObject(jwtNotForwarded)},
 	{"route-weights-sum-to-100", "A VirtualService route that shares its requests between destinations gives them weights adding up to 100: otherwise Istio refuses it, or a canary gets a share nobody reviewed.", true, eachObject(routeWeights)},
+	{"retries-have-a-per-try-timeout", "A VirtualService route that retries bounds each try (perTryTimeout): a try that hangs would otherwise hold the request, and the retries never come.", true, eachObject(retriesBounded)},
+	{"faults-for-a-match-only", "A VirtualService route that injects a fault matches something (a header, a test persona): a fault without a match breaks the service for everyone.", true, eachObject(faultsMatched)},
 	{"ambient-network-policy-allows-hbone", "In ambient mode a NetworkPolicy rule that admits pods on named ports includes HBONE (TCP 15008), where ztunnel carries all mesh traffic.", true, ambientHBONE},
 }
 
@@ -290,6 +292,51 @@ func routeWeights(o Object) []string {
 				name = fmt.Sprint(i)
 			}
 			out = append(out, fmt.Sprintf("route %q shares its requests with weights adding up to %d: make them add up to 100", name, total))
+		}
+	}
+	return out
+}
+
+// virtualService decodes o if it is a VirtualService.
+func virtualService(o Object) (*networking.VirtualService, bool) {
+	var vs networking.VirtualService
+	if !o.Is("networking.istio.io", "VirtualService") || o.Decode(&vs) != nil {
+		return nil, false
+	}
+	return &vs, true
+}
+
+// routeName names route i of a VirtualService.
+func routeName(r *networkingapi.HTTPRoute, i int) string {
+	if r.GetName() != "" {
+		return fmt.Sprintf("%q", r.GetName())
+	}
+	return fmt.Sprint(i)
+}
+
+func retriesBounded(o Object) []string {
+	vs, ok := virtualService(o)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i, r := range vs.Spec.GetHttp() {
+		if r.GetRetries().GetAttempts() > 0 && r.GetRetries().GetPerTryTimeout().AsDuration() <= 0 {
+			out = append(out, fmt.Sprintf("route %s retries %d times without a perTryTimeout: bound each try", routeName(r, i), r.GetRetries().GetAttempts()))
+		}
+	}
+	return out
+}
+
+func faultsMatched(o Object) []string {
+	vs, ok := virtualService(o)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i, r := range vs.Spec.GetHttp() {
+		if r.GetFault() != nil && len(r.GetMatch()) == 0 {
+			out = append(out, fmt.Sprintf("route %s injects a fault into every request: match a test persona or header", routeName(r, i)))
 		}
 	}
 	return out
