@@ -68,12 +68,13 @@ func Decode(raw map[string]any) (Stack, error) {
 	var errs []error
 	for i, p := range s.Probes {
 		errs = append(errs, p.Validate())
-		// Pulumi marshals no headers and no split as an empty list and map.
-		if len(p.Headers) == 0 {
-			s.Probes[i].Headers = nil
-		}
-		if len(p.Expect.Split) == 0 {
-			s.Probes[i].Expect.Split = nil
+		// Pulumi marshals a nil list or map as an empty one: a JSON round trip (omitempty) makes
+		// them nil again, so a probe reads back as the stage defined it.
+		if b, err := json.Marshal(p); err == nil {
+			var again probe.Probe
+			if json.Unmarshal(b, &again) == nil {
+				s.Probes[i] = again
+			}
 		}
 	}
 	if _, ok := raw[Probes]; ok && len(s.Probes) == 0 && s.Stage >= 1 {
