@@ -15,9 +15,9 @@ import (
 	"github.com/istio-workshop/istio-workshop/internal/names"
 )
 
-// RetryOn are the failures a retry follows: the request never reached an application that could
-// have acted on it (a refused or reset connection, a stream refused, an upstream 502/503/504), so
-// trying again is safe even for a request that is not idempotent.
+// RetryOn are the failures a retry follows: a refused or reset connection, a stream refused, an
+// upstream 502/503/504, where the request most likely never reached a healthy application (an
+// application's own 500 is not retried: it may have acted).
 const RetryOn = "gateway-error,connect-failure,refused-stream"
 
 // AbortStatus is what the injected abort answers.

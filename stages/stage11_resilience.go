@@ -17,7 +17,7 @@ var resilience = register(Stage{
 	Number:   11,
 	Name:     "resilience",
 	Title:    "Resilience: timeouts, retries, circuit breaking and fault injection",
-	Promise:  "a call to reviews ends within its timeout, retried only when it never reached the application, and a burst beyond reviews' connection pool is shed (503) instead of queued; beta testers alone get the injected faults (ratings delayed, details aborted)",
+	Promise:  "a call to reviews ends within its timeout, retried only after a connection failure or a gateway error, and a burst beyond reviews' connection pool is shed (503) instead of queued; beta testers alone get the injected faults (ratings delayed, details aborted)",
 	Settings: []string{"reviewsTimeout", "reviewsRetries", "circuitBreaking", "faultInjection", "faultDelay"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Reviews.Routes = components.WithTimeouts(p.Reviews.Routes, c.Resilience)
@@ -66,14 +66,14 @@ var resilience = register(Stage{
 	Guide: Guide{
 		Concepts: []string{
 			"Resilience in the mesh is the caller's: a timeout says how long a caller waits, retries how often it tries again, a circuit breaker how much it sends before shedding load, all in the caller's Envoy (its sidecar in sidecar mode, the waypoint of the called service's namespace in ambient mode; ztunnel has none of them: they are HTTP features).",
-			"Here reviews' routes get workshop:reviewsTimeout (retries included) and workshop:reviewsRetries tries more, each bounded by the timeout ÷ (retries + 1), retried only on failures where the request never reached the application (" + components.RetryOn + "): a retry after the application acted would do it twice.",
+			"Here reviews' routes get workshop:reviewsTimeout (retries included) and workshop:reviewsRetries tries more, each bounded by the timeout ÷ (retries + 1), retried only on connection failures and gateway errors (" + components.RetryOn + ": 502, 503, 504 and refused or reset connections, where the request most likely never reached a healthy application); retrying anything else risks doing it twice.",
 			"The circuit breaker is reviews' DestinationRule: one connection and one pending request (a burst overflows at once and the caller gets 503 immediately instead of queueing), and outlier detection ejects a pod that answered 5xx three times in a row for 30 s.",
 			"Fault injection tests all this without breaking anything: beta testers only (the header the ingress sets from their claim) get a delay on their calls to ratings and an abort on their calls to details. The classic lesson: reviews v3 gives up on ratings after 2.5 s and shows no stars (the application's own resilience), while a caller with a longer timeout than its callee's, or retries that multiply it, turns a slow service into a slow page.",
 			"Mesh or application? The mesh gives every service the same timeouts, retries and breakers without code, observed in its metrics; the application knows what a sensible fallback is (stars hidden, a cached answer). Use both, and keep their timeouts consistent: the caller's larger than the callee's retries add up to.",
 		},
 		Practices: []string{
 			"Always set a per-try timeout with retries, and a total timeout above it: retries without one multiply the wait.",
-			"Retry only what is safe to repeat (connection failures, 503s before the application ran); keep attempts low (2) so a struggling service is not hit three times as hard.",
+			"Retry only what is likely safe to repeat (connection failures, gateway errors), never an application's own 500; keep attempts low (2) so a struggling service is not hit three times as hard.",
 			"Size connection pools from measurements and eject with outlier detection, capped (maxEjectionPercent) so an outage of one dependency does not eject every pod.",
 			"Inject faults for a test persona or header only, never for everyone, and remove them after the exercise.",
 		},
