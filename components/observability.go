@@ -330,8 +330,10 @@ type Observability struct {
 	pulumi.ResourceState
 }
 
-// NewObservability applies stage 9 once the mesh and the workloads it observes are in place.
-func NewObservability(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, after []pulumi.Resource, opts ...pulumi.ResourceOption) (*Observability, error) {
+// NewObservability applies stage 9 once the mesh and the workloads it observes are in place,
+// with the allowances the stage declares: the AuthorizationPolicies and NetworkPolicies that let
+// exactly the backends' traffic through.
+func NewObservability(ctx *pulumi.Context, name string, cfg config.Config, mesh *Mesh, allow []*security.AuthorizationPolicy, policies []*netv1.NetworkPolicy, after []pulumi.Resource, opts ...pulumi.ResourceOption) (*Observability, error) {
 	o := &Observability{}
 	if err := ctx.RegisterComponentResource("istio-workshop:components:Observability", name, o, opts...); err != nil {
 		return nil, err
@@ -357,12 +359,12 @@ func NewObservability(ctx *pulumi.Context, name string, cfg config.Config, mesh 
 	if _, err := customResource(ctx, MeshTelemetry(cfg), istio...); err != nil {
 		return nil, err
 	}
-	for _, p := range ScrapeAuthorization(cfg) {
+	for _, p := range allow {
 		if _, err := customResource(ctx, p, istio...); err != nil {
 			return nil, err
 		}
 	}
-	for _, p := range ObservabilityPolicies(cfg) {
+	for _, p := range policies {
 		if _, err := customResource(ctx, p, append(under, pulumi.DependsOn(after))...); err != nil {
 			return nil, err
 		}

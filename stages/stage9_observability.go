@@ -30,7 +30,10 @@ var observability = register(Stage{
 	},
 	Components: []string{"Observability"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
+		// Stages 5 and 7 deny by default: these are the allowances the backends need, no more
+		// (Prometheus scrapes, the proxies' spans, the dashboards' own callers).
 		_, err := components.NewObservability(ctx, "observability", b.Config, b.Mesh,
+			components.ScrapeAuthorization(b.Config), components.ObservabilityPolicies(b.Config),
 			[]pulumi.Resource{b.Bookinfo, b.Authorization, b.Egress}, b.On())
 		return err
 	},

@@ -273,8 +273,8 @@ func destinationRuleKeepsTLS(o Object) []string {
 
 // routeWeights: every HTTP route with more than one destination has weights that add up to 100.
 func routeWeights(o Object) []string {
-	var vs networking.VirtualService
-	if !o.Is("networking.istio.io", "VirtualService") || o.Decode(&vs) != nil {
+	vs, ok := virtualService(o)
+	if !ok {
 		return nil
 	}
 	var out []string
@@ -287,11 +287,7 @@ func routeWeights(o Object) []string {
 			total += d.GetWeight()
 		}
 		if total != 100 {
-			name := r.GetName()
-			if name == "" {
-				name = fmt.Sprint(i)
-			}
-			out = append(out, fmt.Sprintf("route %q shares its requests with weights adding up to %d: make them add up to 100", name, total))
+			out = append(out, fmt.Sprintf("route %s shares its requests with weights adding up to %d: make them add up to 100", routeName(r, i), total))
 		}
 	}
 	return out
