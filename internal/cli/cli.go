@@ -35,6 +35,11 @@ const (
   workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
   workshop prepare N [--load [--pull]]   cache the charts and list (or load into kind) every image stages 0..N run
   workshop reset [--yes]                 destroy every stack of this project and check nothing is left
+  workshop class up N --roster F [--parallel P]   every participant's own stack (class-NAME) to stage N, P at a time
+  workshop class status --roster F       one line per participant: live stage, last run, last verify, last error
+  workshop class verify --roster F [--objects-only]   verify every participant's stack, recording each verdict
+  workshop class diff N M --roster F     what moving the participants at stage N to M changes, shown once
+  workshop class reset --roster F --yes  destroy every participant's stack (existing clusters stay their owners')
   --stack S overrides the stack (default stepN). Exit codes: 0 ok, 1 failed, 2 bad command line.
 `
 )
@@ -211,6 +216,8 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 			return err
 		}
 		return reset(ctx, out, eng, *f.yes)
+	case "class":
+		return runClass(ctx, args[1:], out, eng)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(out.Stdout, usageOf)
 		return err
