@@ -27,6 +27,8 @@ type Stage struct {
 	Name    string
 	Title   string
 	Promise string // what a participant can rely on once the stage is applied
+	// Enforced says where the promise is kept (the handouts' diagrams).
+	Enforced []Enforcement
 	// Settings are the workshop:* keys the stage reads.
 	Settings []string
 	// Check reports settings with which the stage cannot keep its promise; it runs for every

@@ -24,10 +24,14 @@ const (
 // Stage 10: request routing by claim and by cookie, a weighted canary and a mirror, on the reviews
 // service's routes (stage 5's objects: one VirtualService per host, so this stage changes them).
 var trafficManagement = register(Stage{
-	Number:   10,
-	Name:     "traffic-management",
-	Title:    "Traffic management: request routing, canary weights, A/B testing and mirroring",
-	Promise:  "reviews' ordinary traffic is shared between its versions by the configured weights, with a copy mirrored to another version; beta testers (a JWT claim) get v3 and the A/B cookie gets v2",
+	Number:  10,
+	Name:    "traffic-management",
+	Title:   "Traffic management: request routing, canary weights, A/B testing and mirroring",
+	Promise: "reviews' ordinary traffic is shared between its versions by the configured weights, with a copy mirrored to another version; beta testers (a JWT claim) get v3 and the A/B cookie gets v2",
+	Enforced: []Enforcement{
+		{Where: Sidecar, What: "routes reviews by claim, cookie, weight and mirror", Mode: config.Sidecar},
+		{Where: Waypoint, What: "routes reviews by claim, cookie, weight and mirror", Mode: config.Ambient},
+	},
 	Settings: []string{"reviewsWeights", "reviewsMirror"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Reviews.Versions = config.ReviewsVersions

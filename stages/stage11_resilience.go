@@ -14,10 +14,14 @@ import (
 // Stage 11: timeouts, retries and a circuit breaker for reviews' callers; faults for beta testers
 // that show why.
 var resilience = register(Stage{
-	Number:   11,
-	Name:     "resilience",
-	Title:    "Resilience: timeouts, retries, circuit breaking and fault injection",
-	Promise:  "a call to reviews ends within its timeout, retried only after a connection failure or a gateway error, and a burst beyond reviews' connection pool is shed (503) instead of queued; beta testers alone get the injected faults (ratings delayed, details aborted)",
+	Number:  11,
+	Name:    "resilience",
+	Title:   "Resilience: timeouts, retries, circuit breaking and fault injection",
+	Promise: "a call to reviews ends within its timeout, retried only after a connection failure or a gateway error, and a burst beyond reviews' connection pool is shed (503) instead of queued; beta testers alone get the injected faults (ratings delayed, details aborted)",
+	Enforced: []Enforcement{
+		{Where: Sidecar, What: "timeouts, retries, the circuit breaker and the faults", Mode: config.Sidecar},
+		{Where: Waypoint, What: "timeouts, retries, the circuit breaker and the faults", Mode: config.Ambient},
+	},
 	Settings: []string{"reviewsTimeout", "reviewsRetries", "circuitBreaking", "faultInjection", "faultDelay"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Reviews.Routes = components.WithTimeouts(p.Reviews.Routes, c.Resilience)

@@ -17,10 +17,16 @@ import (
 
 // Stage 1: Istio from its official charts, Bookinfo in the mesh, HTTP ingress.
 var mesh = register(Stage{
-	Number:   1,
-	Name:     "mesh",
-	Title:    "Istio, Bookinfo and HTTP ingress",
-	Promise:  "Bookinfo runs in the mesh and answers through the ingress gateway over HTTP",
+	Number:  1,
+	Name:    "mesh",
+	Title:   "Istio, Bookinfo and HTTP ingress",
+	Promise: "Bookinfo runs in the mesh and answers through the ingress gateway over HTTP",
+	Enforced: []Enforcement{
+		{Where: Istiod, What: "hands every proxy its configuration and a workload certificate"},
+		{Where: IngressGateway, What: "routes the workshop host to productpage"},
+		{Where: Sidecar, What: "captures each pod's traffic", Mode: config.Sidecar},
+		{Where: Ztunnel, What: "captures each pod's traffic (HBONE between nodes)", Mode: config.Ambient},
+	},
 	Settings: []string{"meshMode", "istioVersion", "chartSource", "ingressHost", "httpPort"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Bookinfo = components.BookinfoShape{

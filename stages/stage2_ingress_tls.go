@@ -16,10 +16,14 @@ import (
 
 // Stage 2: cert-manager, the workshop CA and the ingress certificate; the gateway serves HTTPS.
 var ingressTLS = register(Stage{
-	Number:   2,
-	Name:     "ingress-tls",
-	Title:    "Ingress TLS from cert-manager",
-	Promise:  "the ingress serves HTTPS (TLS >= 1.2) with a certificate issued by the workshop CA",
+	Number:  2,
+	Name:    "ingress-tls",
+	Title:   "Ingress TLS from cert-manager",
+	Promise: "the ingress serves HTTPS (TLS >= 1.2) with a certificate issued by the workshop CA",
+	Enforced: []Enforcement{
+		{Where: CertManager, What: "issues the ingress certificate from the workshop root CA"},
+		{Where: IngressGateway, What: "terminates TLS 1.2 or newer with it; redirects or closes plain HTTP"},
+	},
 	Settings: []string{"certManagerVersion", "httpsPort", "plainHTTP", "ingressMutualTLS"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Bookinfo.ServeTLS = true

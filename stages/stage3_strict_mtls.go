@@ -16,10 +16,14 @@ const inMeshProbe = "mutual TLS inside the mesh passes"
 
 // Stage 3: mesh-wide STRICT mTLS, and a client outside the mesh to prove it.
 var strictMTLS = register(Stage{
-	Number:     3,
-	Name:       "strict-mtls",
-	Title:      "Mesh-wide STRICT mTLS",
-	Promise:    "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused",
+	Number:  3,
+	Name:    "strict-mtls",
+	Title:   "Mesh-wide STRICT mTLS",
+	Promise: "workloads accept only mutual TLS; plaintext callers from outside the mesh are refused",
+	Enforced: []Enforcement{
+		{Where: Sidecar, What: "accepts mutual TLS only", Mode: config.Sidecar},
+		{Where: Ztunnel, What: "accepts HBONE (mutual TLS) only", Mode: config.Ambient},
+	},
 	Components: []string{"StrictMTLS"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		_, err := components.NewStrictMTLS(ctx, "strict-mtls", b.Config, b.Mesh, b.On())

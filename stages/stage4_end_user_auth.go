@@ -13,10 +13,13 @@ import (
 
 // Stage 4: the stack's own token issuer; every ingress request needs a valid JWT.
 var endUserAuth = register(Stage{
-	Number:     4,
-	Name:       "end-user-auth",
-	Title:      "End-user JWT authentication",
-	Promise:    "every ingress request needs a valid JWT issued by the stack",
+	Number:  4,
+	Name:    "end-user-auth",
+	Title:   "End-user JWT authentication",
+	Promise: "every ingress request needs a valid JWT issued by the stack",
+	Enforced: []Enforcement{
+		{Where: IngressGateway, What: "validates the JWT (issuer, audience, signature, expiry) and requires one"},
+	},
 	Settings:   []string{"jwtIssuer", "jwtAudience", "tokenLifetimeHours", "personas"},
 	Components: []string{"EndUserAuth"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {

@@ -18,10 +18,16 @@ import (
 
 // Stage 5: deny by default, allow by identity and claim, route beta testers to reviews v3.
 var authorization = register(Stage{
-	Number:   5,
-	Name:     "authorization",
-	Title:    "Authorization policies",
-	Promise:  "only the right principal with the right groups claim is allowed; everything else is denied",
+	Number:  5,
+	Name:    "authorization",
+	Title:   "Authorization policies",
+	Promise: "only the right principal with the right groups claim is allowed; everything else is denied",
+	Enforced: []Enforcement{
+		{Where: IngressGateway, What: "denies tokens without the reader group and the product API; sets the beta header"},
+		{Where: Sidecar, What: "allows each service only its callers' identities", Mode: config.Sidecar},
+		{Where: Waypoint, What: "allows each service only its callers' identities", Mode: config.Ambient},
+		{Where: Ztunnel, What: "lets Bookinfo's pods accept only the waypoint", Mode: config.Ambient},
+	},
 	Settings: []string{"gatewayAPIVersion", "personas"},
 	Check: func(c config.Config) []config.FieldError {
 		return append(dryRunIsHonoured(c), personasKeepTheProbes(c)...)

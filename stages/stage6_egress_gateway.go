@@ -14,10 +14,15 @@ import (
 
 // Stage 6: out of the mesh only to registered hosts, only through the egress gateway.
 var egressGateway = register(Stage{
-	Number:     6,
-	Name:       "egress-gateway",
-	Title:      "Egress gateway",
-	Promise:    "outbound traffic leaves only through the egress gateway, to registered hosts",
+	Number:  6,
+	Name:    "egress-gateway",
+	Title:   "Egress gateway",
+	Promise: "outbound traffic leaves only through the egress gateway, to registered hosts",
+	Enforced: []Enforcement{
+		{Where: Sidecar, What: "knows only registered hosts (REGISTRY_ONLY)", Mode: config.Sidecar},
+		{Where: EgressGateway, What: "routes registered hosts out by SNI"},
+		{Where: CNI, What: "lets workload pods leave only through the mesh", Mode: config.Ambient},
+	},
 	Settings:   []string{"egressHosts"},
 	Components: []string{"Egress"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {

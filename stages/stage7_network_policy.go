@@ -13,10 +13,13 @@ import (
 
 // Stage 7: below Istio, pods accept and open only the connections the mesh needs.
 var networkPolicy = register(Stage{
-	Number:     7,
-	Name:       "network-policy",
-	Title:      "NetworkPolicy",
-	Promise:    "pods accept and open only the connections the mesh needs",
+	Number:  7,
+	Name:    "network-policy",
+	Title:   "NetworkPolicy",
+	Promise: "pods accept and open only the connections the mesh needs",
+	Enforced: []Enforcement{
+		{Where: CNI, What: "denies every connection the mesh does not need"},
+	},
 	Components: []string{"NetworkPolicies"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		policies := components.DenyAllButTheMesh(b.Config)

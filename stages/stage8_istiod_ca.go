@@ -13,10 +13,14 @@ import (
 
 // Stage 8: istiod signs with an intermediate CA that cert-manager issues from the workshop root.
 var istiodCA = register(Stage{
-	Number:   8,
-	Name:     "istiod-ca",
-	Title:    "Istio's certificate management: istiod's CA from cert-manager",
-	Promise:  "every workload identity chains to the workshop root CA, through an intermediate that cert-manager issues istiod and renews",
+	Number:  8,
+	Name:    "istiod-ca",
+	Title:   "Istio's certificate management: istiod's CA from cert-manager",
+	Promise: "every workload identity chains to the workshop root CA, through an intermediate that cert-manager issues istiod and renews",
+	Enforced: []Enforcement{
+		{Where: CertManager, What: "issues istiod's intermediate CA from the workshop root"},
+		{Where: Istiod, What: "signs every workload certificate with it"},
+	},
 	Settings: []string{"istiodCADuration", "istiodCARenewBefore"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Mesh.PluggedCA = names.IstiodCASecret

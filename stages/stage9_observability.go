@@ -19,10 +19,17 @@ const traceProbeID = "istio-workshop-verify"
 
 // Stage 9: metrics, dashboards, the mesh's graph, traces and access logs.
 var observability = register(Stage{
-	Number:   9,
-	Name:     "observability",
-	Title:    "Observability: metrics, dashboards, the mesh graph, tracing and access logs",
-	Promise:  "Prometheus collects the mesh's metrics and productpage's own, Grafana and Kiali show them, Jaeger holds the traces the sampling rate or a request asks for, and the proxies log what the setting names",
+	Number:  9,
+	Name:    "observability",
+	Title:   "Observability: metrics, dashboards, the mesh graph, tracing and access logs",
+	Promise: "Prometheus collects the mesh's metrics and productpage's own, Grafana and Kiali show them, Jaeger holds the traces the sampling rate or a request asks for, and the proxies log what the setting names",
+	Enforced: []Enforcement{
+		{Where: IngressGateway, What: "reports metrics, spans and access logs"},
+		{Where: Sidecar, What: "reports metrics, spans and access logs; merges the app's metrics", Mode: config.Sidecar},
+		{Where: Waypoint, What: "reports HTTP metrics, spans and access logs", Mode: config.Ambient},
+		{Where: Ztunnel, What: "reports TCP metrics and connection logs", Mode: config.Ambient},
+		{Where: CNI, What: "admits the scrapes, the spans and the dashboards' own callers only"},
+	},
 	Settings: []string{"traceSampling", "accessLogs"},
 	Amend: func(c config.Config, p *Plan) {
 		p.Mesh.Tracing = true

@@ -59,6 +59,17 @@ func TestAClassOfTwoOnClustersOfTheirOwn(t *testing.T) {
 		assert.Equal(t, "pass", l.Last.Verify, "the verify is recorded")
 	}
 
+	// Each participant's handout: a page per stage in force, the cheat sheet, from their stack.
+	must("class", "handout", "--roster", "class.yaml", "--out", "handouts")
+	for _, who := range []string{"ada", "bo"} {
+		for _, page := range []string{"index.html", "stage-0.html", "stage-1.html", "cheatsheet.html", "style.css"} {
+			assert.FileExists(t, filepath.Join(p.Dir, "handouts", who, page))
+		}
+		stage1, err := os.ReadFile(filepath.Join(p.Dir, "handouts", who, "stage-1.html"))
+		require.NoError(t, err)
+		assert.Contains(t, string(stage1), "Deployment</td><td>bookinfo/productpage-v1", "the objects the stage added to their cluster")
+	}
+
 	diff := must("class", "diff", "1", "2", "--roster", "class.yaml")
 	assert.Contains(t, diff.Stdout, "The same change for every participant at stage 1 (ada, bo), shown for ada")
 	assert.Contains(t, diff.Stdout, "Moving stack class-ada from stage 1 to stage 2")

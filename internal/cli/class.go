@@ -28,6 +28,7 @@ type classFlags struct {
 	roster      *string
 	parallel    *int
 	objectsOnly *bool
+	out         *string
 }
 
 func newClassFlags(sub string) classFlags {
@@ -35,13 +36,14 @@ func newClassFlags(sub string) classFlags {
 	f.roster = f.fs.String("roster", "", "")
 	f.parallel = f.fs.Int("parallel", 2, "")
 	f.objectsOnly = f.fs.Bool("objects-only", false, "")
+	f.out = f.fs.String("out", HandoutsDir, "")
 	return f
 }
 
 // runClass runs `workshop class SUBCOMMAND ...`.
 func runClass(ctx context.Context, args []string, out IO, eng Engine) error {
 	if len(args) == 0 {
-		return usageError{"class needs a subcommand: up, status, verify, diff or reset"}
+		return usageError{"class needs a subcommand: up, status, verify, diff, handout or reset"}
 	}
 	sub := args[0]
 	f := newClassFlags(sub)
@@ -52,7 +54,7 @@ func runClass(ctx context.Context, args []string, out IO, eng Engine) error {
 		pos, err = f.stages(args[1:], 1, "one stage number")
 	case "diff":
 		pos, err = f.stages(args[1:], 2, "two stage numbers: the stage the participants are at and the one to move to")
-	case "status", "verify", "reset":
+	case "status", "verify", "reset", "handout":
 		_, err = f.parse(args[1:], 0, "no arguments besides its flags")
 	default:
 		return usageError{fmt.Sprintf("unknown class subcommand %q: up, status, verify, diff or reset", sub)}
@@ -84,6 +86,8 @@ func runClass(ctx context.Context, args []string, out IO, eng Engine) error {
 		return c.verify(ctx, *f.objectsOnly)
 	case "diff":
 		return c.diff(ctx, pos[0], pos[1], *f.full)
+	case "handout":
+		return c.handout(ctx, *f.out)
 	default:
 		if !*f.yes {
 			return usageError{"class reset destroys every participant's stack (and the clusters the workshop made for them): add --yes"}
@@ -347,6 +351,19 @@ func (c *classRun) diff(ctx context.Context, from, to config.Stage, full bool) e
 		fmt.Fprintln(c.out.Stdout)
 	}
 	return diff(ctx, c.out, c.eng, class.StackPrefix+at[0], to, c.asJSON, full)
+}
+
+// handout writes every participant's pack into dir/NAME: each holds that participant's tokens
+// and nobody else's.
+func (c *classRun) handout(ctx context.Context, dir string) error {
+	return c.each(ctx, "write the handout", "their stacks must be up (`workshop class status`)", func(ctx context.Context, p class.Participant) (string, error) {
+		into := filepath.Join(dir, p.Name)
+		pages, err := writeHandout(ctx, c.eng, p.Stack(), p.Name, into)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d pages in %s", pages, into), nil
+	})
 }
 
 // reset destroys every participant's stack and forgets it; clusters the workshop made (kind,

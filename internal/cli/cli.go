@@ -35,11 +35,13 @@ const (
   workshop token PERSONA [--stack S]     print PERSONA's JWT from stack S (default step4)
   workshop prepare N [--load [--pull]]   cache the charts and list (or load into kind) every image stages 0..N run
   workshop reset [--yes]                 destroy every stack of this project and check nothing is left
+  workshop handout --stack S [--out DIR] a participant's pack: a page per stage, the cheat sheet, the CA, their tokens
   workshop class up N --roster F [--parallel P]   every participant's own stack (class-NAME) to stage N, P at a time
   workshop class status --roster F       one line per participant: live stage, last run, last verify, last error
   workshop class verify --roster F [--objects-only]   verify every participant's stack, recording each verdict
   workshop class diff N M --roster F     what moving the participants at stage N to M changes, shown once
   workshop class reset --roster F --yes  destroy every participant's stack (existing clusters stay their owners')
+  workshop class handout --roster F [--out DIR]   every participant's pack, in DIR/NAME (default handouts/NAME)
   --stack S overrides the stack (default stepN). Exit codes: 0 ok, 1 failed, 2 bad command line.
 `
 )
@@ -218,6 +220,12 @@ func run(ctx context.Context, args []string, out IO, eng Engine) error {
 		return reset(ctx, out, eng, *f.yes)
 	case "class":
 		return runClass(ctx, args[1:], out, eng)
+	case "handout":
+		dir := f.fs.String("out", "", "")
+		if err := f.stackOnly(args[1:], "the stack whose participant takes the pack home, e.g. step5"); err != nil {
+			return err
+		}
+		return handoutCmd(ctx, out, eng, *f.stack, *dir)
 	case "help", "-h", "--help":
 		_, err := io.WriteString(out.Stdout, usageOf)
 		return err
