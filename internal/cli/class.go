@@ -37,6 +37,7 @@ func newClassFlags(sub string) classFlags {
 	f.parallel = f.fs.Int("parallel", 2, "")
 	f.objectsOnly = f.fs.Bool("objects-only", false, "")
 	f.out = f.fs.String("out", HandoutsDir, "")
+	f.full = f.fs.Bool("full", false, "")
 	return f
 }
 
@@ -210,7 +211,7 @@ func changeCount(steps []Step) string {
 	var parts []string
 	for _, op := range []string{"create", "update", "replace", "delete"} {
 		if counts[op] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %sd", counts[op], strings.TrimSuffix(op, "e")))
+			parts = append(parts, fmt.Sprintf("%d %sd", counts[op], op)) // created, updated, replaced, deleted
 		}
 	}
 	return strings.Join(parts, ", ")

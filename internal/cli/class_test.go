@@ -135,7 +135,15 @@ func TestClassUpChecksEveryParticipantFirst(t *testing.T) {
 	code, _, stderr = runCLI([]string{"class", "up", "4", "--roster", "class.yaml", "--parallel", "0"}, eng)
 	assert.Equal(t, Usage, code)
 	assert.Contains(t, stderr, "--parallel 0: run 1–32 participants at a time")
+	code, _, stderr = runCLI([]string{"class", "diff", "4", "5", "--roster", "class.yaml", "--full"}, eng)
+	assert.Equal(t, Failed, code, "no participant is up, and the flags parse")
+	assert.Contains(t, stderr, "no participant's stack is at stage 4")
 	code, _, stderr = runCLI([]string{"class", "up", "4"}, eng)
 	assert.Equal(t, Usage, code)
 	assert.Contains(t, stderr, "needs --roster FILE")
+}
+
+func TestChangeCountSaysWhatAnUpDid(t *testing.T) {
+	assert.Equal(t, "2 created, 1 updated, 1 deleted", changeCount([]Step{{Op: "create"}, {Op: "create"}, {Op: "update"}, {Op: "same"}, {Op: "delete"}}))
+	assert.Equal(t, "no change", changeCount([]Step{{Op: "same"}}))
 }
