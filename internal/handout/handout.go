@@ -158,24 +158,23 @@ func sortedTokens(tokens map[string]string) [][2]string {
 	return out
 }
 
-func forMode(list []stages.Enforcement, mode config.MeshMode) []stages.Enforcement {
-	var out []stages.Enforcement
-	for _, e := range list {
-		if e.Mode == "" || e.Mode == mode {
-			out = append(out, e)
+// inMode keeps what applies in mode: whatever names no mode, and what names this one.
+func inMode[T any](list []T, mode config.MeshMode, modeOf func(T) config.MeshMode) []T {
+	var out []T
+	for _, x := range list {
+		if m := modeOf(x); m == "" || m == mode {
+			out = append(out, x)
 		}
 	}
 	return out
 }
 
+func forMode(list []stages.Enforcement, mode config.MeshMode) []stages.Enforcement {
+	return inMode(list, mode, func(e stages.Enforcement) config.MeshMode { return e.Mode })
+}
+
 func commandsFor(list []stages.Command, mode config.MeshMode) []stages.Command {
-	var out []stages.Command
-	for _, c := range list {
-		if c.Mode == "" || c.Mode == mode {
-			out = append(out, c)
-		}
-	}
-	return out
+	return inMode(list, mode, func(c stages.Command) config.MeshMode { return c.Mode })
 }
 
 // Command is probe p as a participant types it: curl from their machine with the workshop CA and
