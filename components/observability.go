@@ -46,6 +46,9 @@ const (
 	ZipkinPort    = 9411
 	// jaegerQueryPort is what the tracing Service's port 80 reaches.
 	jaegerQueryPort = 16686
+	// The backends' own metrics, which Prometheus scrapes (their pods' prometheus.io/port).
+	kialiMetricsPort  = 9090
+	jaegerMetricsPort = 8888
 )
 
 // TracingProvider is the name under which istiod's mesh config declares the tracing backend and
@@ -315,11 +318,14 @@ func ObservabilityPolicies(cfg config.Config) []*netv1.NetworkPolicy {
 	return append(policies,
 		backend("prometheus", netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{own("grafana"), own("kiali"), verify}, Ports: port("prometheus", PrometheusPort)}),
 		backend("grafana", netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{own("kiali"), verify}, Ports: port("grafana", GrafanaPort)}),
-		backend("kiali", netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{verify}, Ports: port("kiali", KialiPort)}),
+		backend("kiali",
+			netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{verify}, Ports: port("kiali", KialiPort)},
+			netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{own("prometheus")}, Ports: port("kiali", kialiMetricsPort)}),
 		backend("jaeger",
 			// Spans from every proxy, wherever it runs.
 			netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{anyNamespace}, Ports: tcp(ZipkinPort)},
 			netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{own("grafana"), own("kiali"), verify}, Ports: tcp(jaegerQueryPort, TracingGRPCPort)},
+			netv1.NetworkPolicyIngressRule{From: []netv1.NetworkPolicyPeer{own("prometheus")}, Ports: tcp(jaegerMetricsPort)},
 		),
 	)
 }

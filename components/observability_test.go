@@ -107,9 +107,9 @@ func TestStage9AdmitsExactlyTheObservabilityTraffic(t *testing.T) {
 			cfg := stageConfig(t, "9", mode)
 			policies := slices.Concat(DenyAllButTheMesh(cfg), EgressThroughTheMesh(cfg), ObservabilityPolicies(cfg))
 			// In ambient mode an in-mesh addon is reached on HBONE.
-			promPort, grafanaPort, kialiPort := PrometheusPort, GrafanaPort, KialiPort
+			promPort, grafanaPort, kialiPort, kialiScrapePort := PrometheusPort, GrafanaPort, KialiPort, kialiMetricsPort
 			if mode == config.Ambient {
-				promPort, grafanaPort, kialiPort = hbonePort, hbonePort, hbonePort
+				promPort, grafanaPort, kialiPort, kialiScrapePort = hbonePort, hbonePort, hbonePort, hbonePort
 			}
 			conns := []conn{
 				{"Grafana queries Prometheus", grafana, prometheus, promPort, true},
@@ -123,6 +123,10 @@ func TestStage9AdmitsExactlyTheObservabilityTraffic(t *testing.T) {
 				{"another pod may not open Grafana", stranger, grafana, grafanaPort, false},
 				{"another pod may not read Jaeger's traces", stranger, jaeger, jaegerQueryPort, false},
 				{"the ingress gateway sends spans", ingress, jaeger, ZipkinPort, true},
+				{"Prometheus scrapes Jaeger's own metrics", prometheus, jaeger, jaegerMetricsPort, true},
+				{"another pod may not scrape Jaeger's metrics", stranger, jaeger, jaegerMetricsPort, false},
+				{"Prometheus scrapes Kiali's own metrics", prometheus, kiali, kialiScrapePort, true},
+				{"another pod may not scrape Kiali's metrics", stranger, kiali, kialiScrapePort, false},
 				{"Prometheus may not call productpage's application port", prometheus, productpage, bookinfoPort, false},
 				{"the egress client may not open Prometheus", egressClient, prometheus, promPort, false},
 			}
