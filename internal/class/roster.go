@@ -6,6 +6,7 @@ package class
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -134,13 +135,7 @@ func apiServer(path, context string) (string, error) {
 	}
 	ctx, ok := kc.Contexts[context]
 	if !ok {
-		known := slices.Sorted(func(yield func(string) bool) {
-			for name := range kc.Contexts {
-				if !yield(name) {
-					return
-				}
-			}
-		})
+		known := slices.Sorted(maps.Keys(kc.Contexts))
 		return "", fmt.Errorf("kubeconfig %s has no context %q (it has: %s)", path, context, strings.Join(known, ", "))
 	}
 	cluster, ok := kc.Clusters[ctx.Cluster]

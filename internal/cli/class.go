@@ -108,6 +108,11 @@ type classRun struct {
 	mu       sync.Mutex // one participant's line at a time
 }
 
+// slot is p's place in the roster (names are unique: the roster's check).
+func (c *classRun) slot(p class.Participant) int {
+	return slices.IndexFunc(c.roster.Participants, func(q class.Participant) bool { return q.Name == p.Name })
+}
+
 // participantResult is one participant's line of a class command.
 type participantResult struct {
 	Participant string  `json:"participant"`
@@ -122,10 +127,6 @@ type participantResult struct {
 // and fails, naming how many failed, if any did.
 func (c *classRun) each(ctx context.Context, what, retry string, do func(context.Context, class.Participant) (string, error)) error {
 	results := make([]participantResult, len(c.roster.Participants))
-	index := map[string]int{}
-	for i, p := range c.roster.Participants {
-		index[p.Name] = i
-	}
 	errs := class.Each(ctx, c.roster.Participants, c.parallel, func(ctx context.Context, p class.Participant) error {
 		start := time.Now()
 		detail, err := do(ctx, p)
@@ -133,7 +134,7 @@ func (c *classRun) each(ctx context.Context, what, retry string, do func(context
 		if err != nil {
 			r.Error = err.Error()
 		}
-		results[index[p.Name]] = r
+		results[c.slot(p)] = r
 		if !c.asJSON {
 			c.mu.Lock()
 			if err != nil {
@@ -268,11 +269,7 @@ func (c *classRun) status(ctx context.Context) error {
 		if e, ok := c.record.Get(p.Name); ok {
 			s.Last = &e
 		}
-		for i, q := range c.roster.Participants {
-			if q.Name == p.Name {
-				lines[i] = s
-			}
-		}
+		lines[c.slot(p)] = s
 		return nil
 	})
 	if c.asJSON {

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -146,13 +147,7 @@ func Write(dir string, p Pack) error {
 
 func sortedTokens(tokens map[string]string) [][2]string {
 	var out [][2]string
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range tokens {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(tokens)) {
 		out = append(out, [2]string{name, tokens[name]})
 	}
 	return out
