@@ -34,12 +34,16 @@ type clusterResource struct {
 // provider name.
 var kinds = map[config.Provider]func(c config.Config) (string, pulumi.Map){
 	config.Kind: func(c config.Config) (string, pulumi.Map) {
-		return "workshop:index:KindCluster", pulumi.Map{
+		inputs := pulumi.Map{
 			"name":      pulumi.String(c.Cluster.Name),
 			"workers":   pulumi.Int(c.Cluster.Workers),
 			"httpPort":  pulumi.Int(c.Ingress.HTTPPort),
 			"httpsPort": pulumi.Int(c.Ingress.HTTPSPort),
 		}
+		if c.Cluster.NodeImage != "" {
+			inputs["nodeImage"] = pulumi.String(c.Cluster.NodeImage)
+		}
+		return "workshop:index:KindCluster", inputs
 	},
 	config.Minikube: func(c config.Config) (string, pulumi.Map) {
 		return "workshop:index:MinikubeProfile", pulumi.Map{"name": pulumi.String(c.Cluster.Name), "workers": pulumi.Int(c.Cluster.Workers)}

@@ -13,7 +13,7 @@ var cleanCluster = register(Stage{
 	Name:       "clean-cluster",
 	Title:      "A clean cluster",
 	Promise:    "the cluster is in its default state: nodes ready, no Istio, default namespaces only",
-	Settings:   []string{"clusterProvider", "clusterName", "workers", "kubeconfig", "kubeContext"},
+	Settings:   []string{"clusterProvider", "clusterName", "workers", "kindNodeImage", "kubeconfig", "kubeContext"},
 	Components: []string{"CleanCluster"},
 	Apply: func(ctx *pulumi.Context, b *Built) error {
 		clean, err := components.NewCleanCluster(ctx, "clean-cluster", b.Cluster, pulumi.DependsOn([]pulumi.Resource{b.Cluster}))

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	kinddefaults "sigs.k8s.io/kind/pkg/apis/config/defaults"
 	"sigs.k8s.io/yaml"
 
 	"github.com/istio-workshop/istio-workshop/internal/versions"
@@ -90,6 +91,8 @@ type Cluster struct {
 	// Kubeconfig and Context select the cluster of provider existing.
 	Kubeconfig string
 	Context    string
+	// NodeImage is the kind node image ("" is the pinned kind release's own).
+	NodeImage string
 }
 
 // Versions are the pinned releases installed on the cluster.
@@ -138,6 +141,7 @@ var clusterSettings = []Setting{
 	{"clusterProvider", string(Kind), "kind, minikube, existing or local", "how the cluster is made"},
 	{"clusterName", "istio-workshop-<stack>", "lowercase letters, digits and '-', at most 40 characters", "name of the cluster, profile or control plane"},
 	{"workers", "1", "an integer 0–5", "worker nodes (kind) or simulated nodes (local)"},
+	{"kindNodeImage", kinddefaults.Image, "an image reference, such as the one `scripts/kind-node-image name` prints", "the kind node image (clusterProvider kind; an image Docker already holds is not pulled)"},
 	{"kubeconfig", "", "a path to a kubeconfig file", "the cluster of clusterProvider existing"},
 	{"kubeContext", "", "a context name in that kubeconfig", "the context of clusterProvider existing (default: current)"},
 	{"istioVersion", versions.Istio, "a release such as 1.31.1", "Istio charts and images"},
@@ -154,6 +158,8 @@ var clusterSettings = []Setting{
 var (
 	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+	// An image reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path.
+	imageRef = regexp.MustCompile(`^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
 	release      = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 )
 
@@ -302,6 +308,16 @@ func Load(stack string, values map[string]string, rules Rules) (Config, error) {
 		}
 	}
 	c.Cluster.Kubeconfig, c.Cluster.Context = expandHome(kubeconfig), context
+	if image, set := l.val("kindNodeImage"); set {
+		switch {
+		case c.Cluster.Provider != Kind:
+			l.errs.add("kindNodeImage", image, fmt.Sprintf("is only used with clusterProvider kind (this stack uses %s): remove it or set workshop:clusterProvider kind", c.Cluster.Provider))
+		case !imageRef.MatchString(image):
+			l.errs.add("kindNodeImage", image, "is not an image reference (registry/name:tag or name@sha256:digest): check for spaces and capitals")
+		default:
+			c.Cluster.NodeImage = image
+		}
+	}
 
 	c.Versions.Istio = l.version("istioVersion", false)
 	c.Versions.CertManager = l.version("certManagerVersion", true)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +317,25 @@ func TestAnExistingClustersKubeconfigIsReadBeforeAnythingRuns(t *testing.T) {
 	var errs Errors
 	require.ErrorAs(t, err, &errs)
 	assert.Equal(t, []string{"kubeContext"}, errs.Keys(), "reported under its own key, not kubeconfig's")
+}
+
+func TestKindNodeImage(t *testing.T) {
+	c, err := load("step0", nil)
+	require.NoError(t, err)
+	assert.Empty(t, c.Cluster.NodeImage, "unset: kind's own pinned image")
+
+	for _, ok := range []string{"workshop.local/kind-node:v1.34.4-0123456789ab", "kindest/node:v1.34.0",
+		"localhost:5000/kind/node@sha256:" + strings.Repeat("a", 64)} {
+		c, err := load("step0", map[string]string{"workshop:kindNodeImage": ok})
+		require.NoError(t, err, ok)
+		assert.Equal(t, ok, c.Cluster.NodeImage)
+	}
+	for _, bad := range []string{"Kindest/Node:v1", "kindest/node: v1", "kindest//node", "node@sha256:abc"} {
+		_, err := load("step0", map[string]string{"workshop:kindNodeImage": bad})
+		assert.ErrorContains(t, err, "workshop:kindNodeImage: "+strconv.Quote(bad)+" is not an image reference", bad)
+	}
+	_, err = load("step0", map[string]string{"workshop:clusterProvider": "local", "workshop:kindNodeImage": "kindest/node:v1.34.0"})
+	assert.ErrorContains(t, err, "is only used with clusterProvider kind (this stack uses local)")
 }
 
 func TestEgressHostsAreExternalNames(t *testing.T) {
