@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -211,7 +212,27 @@ func (KindCluster) Delete(ctx context.Context, req infer.DeleteRequest[KindClust
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	return infer.DeleteResponse{}, withScratchKubeconfig(func(path string) error { return rt.Delete(req.ID, path) })
+	if err := withScratchKubeconfig(func(path string) error { return rt.Delete(req.ID, path) }); err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	// kind makes its network with the first cluster and never removes it; the last cluster gone,
+	// remove it too, so destroy leaves nothing. Docker refuses while anything else is attached.
+	if names, err := rt.List(); err == nil && len(names) == 0 {
+		removeKindNetwork(ctx)
+	}
+	return infer.DeleteResponse{}, nil
+}
+
+// kindNetwork is the Docker network kind puts every cluster's nodes on.
+const kindNetwork = "kind"
+
+// removeKindNetwork removes kind's network if Docker holds one and nothing uses it (best effort:
+// a network still in use, or another container runtime, is left alone).
+var removeKindNetwork = func(ctx context.Context) {
+	if os.Getenv("KIND_EXPERIMENTAL_PROVIDER") != "" && os.Getenv("KIND_EXPERIMENTAL_PROVIDER") != "docker" {
+		return
+	}
+	_ = exec.CommandContext(ctx, "docker", "network", "rm", kindNetwork).Run()
 }
 
 // withScratchKubeconfig gives kind a kubeconfig path of its own: without an explicit path it

@@ -9,6 +9,7 @@ import (
 
 	"github.com/blang/semver"
 	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi-go-provider/integration"
 	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
@@ -91,7 +92,24 @@ func withKind(t *testing.T, rt kindRuntime, err error) {
 	t.Helper()
 	old := newKindRuntime
 	newKindRuntime = func() (kindRuntime, error) { return rt, err }
-	t.Cleanup(func() { newKindRuntime = old })
+	oldRemove := removeKindNetwork
+	removeKindNetwork = func(context.Context) { t.Error("kind's network removed while a test did not expect it") }
+	t.Cleanup(func() { newKindRuntime, removeKindNetwork = old, oldRemove })
+}
+
+// The last kind cluster deleted takes kind's network with it; while another remains, it stays.
+func TestKindDeleteRemovesTheNetworkWithTheLastCluster(t *testing.T) {
+	for _, tc := range []struct {
+		remaining []string
+		removed   bool
+	}{{nil, true}, {[]string{"someone-elses"}, false}} {
+		withKind(t, &fakeKind{clusters: tc.remaining}, nil)
+		removed := false
+		removeKindNetwork = func(context.Context) { removed = true }
+		_, err := KindCluster{}.Delete(context.Background(), infer.DeleteRequest[KindClusterState]{ID: "istio-workshop-step0"})
+		require.NoError(t, err)
+		assert.Equal(t, tc.removed, removed, "clusters left: %v", tc.remaining)
+	}
 }
 
 func freePort(t *testing.T) int {
