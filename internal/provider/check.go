@@ -73,6 +73,15 @@ func (ClusterCheck) Delete(context.Context, infer.DeleteRequest[ClusterCheckStat
 	return infer.DeleteResponse{}, nil
 }
 
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
 func inspect(ctx context.Context, client kubernetes.Interface, s *ClusterCheckState) error {
 	version, err := ping(ctx, client)
 	if err != nil {
@@ -85,10 +94,8 @@ func inspect(ctx context.Context, client kubernetes.Interface, s *ClusterCheckSt
 	}
 	s.Nodes = len(nodes.Items)
 	for _, n := range nodes.Items {
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				s.ReadyNodes++
-			}
+		if nodeReady(n) {
+			s.ReadyNodes++
 		}
 	}
 	nss, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})

@@ -15,6 +15,7 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/apis/config/defaults"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	"sigs.k8s.io/kind/pkg/cluster"
@@ -184,7 +185,42 @@ func (KindCluster) Create(ctx context.Context, req infer.CreateRequest[KindClust
 		return infer.CreateResponse[KindClusterState]{ID: req.Inputs.Name, Output: state}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
 	state.Kubeconfig = kc
+	// kind waits for the control plane only: a worker can still be joining, and stage 0's check
+	// (every node Ready) would fail a create that was only early.
+	if err := waitNodesReady(ctx, kc, len(req.Inputs.Config().Nodes), 3*time.Minute); err != nil {
+		return infer.CreateResponse[KindClusterState]{ID: req.Inputs.Name, Output: state}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
 	return infer.CreateResponse[KindClusterState]{ID: req.Inputs.Name, Output: state}, nil
+}
+
+// waitNodesReady polls the cluster until want nodes are registered and Ready.
+func waitNodesReady(ctx context.Context, kubeconfig string, want int, timeout time.Duration) error {
+	client, err := clientFor([]byte(kubeconfig), "")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var notReady []string
+	for {
+		notReady = notReady[:0]
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for _, n := range nodes.Items {
+				if !nodeReady(n) {
+					notReady = append(notReady, n.Name)
+				}
+			}
+			if len(nodes.Items) >= want && len(notReady) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kind made the cluster but its nodes are not all Ready after %s (not Ready: %v): see `docker exec NODE journalctl -u kubelet`", timeout, notReady)
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Read notices a cluster deleted behind Pulumi's back: refresh then drops it.
