@@ -139,7 +139,11 @@ func TestKindClustersForReal(t *testing.T) {
 			}
 		}
 		// The daemon's data root outlives the test: a stand-in left there would pass for the real image.
-		t.Cleanup(func() { d.Docker(t, append([]string{"rmi"}, standIns...)...) })
+		t.Cleanup(func() {
+			if len(standIns) > 0 {
+				d.Docker(t, append([]string{"rmi"}, standIns...)...)
+			}
+		})
 		load := p.Workshop("prepare", "1", "--load")
 		require.NoError(t, load.Err, load.String())
 		for _, node := range []string{"e2e-kind-a-control-plane", "e2e-kind-a-worker"} {
