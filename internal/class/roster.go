@@ -52,6 +52,14 @@ var participantName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 // reserved settings are the roster's to set per participant, never class-wide.
 var reserved = []string{"stage", "clusterProvider", "clusterName", "kubeconfig", "kubeContext"}
 
+// Owned reports whether key (workshop:NAME) is the roster's alone: a participant's stack file
+// keeps such a key only while the roster sets it (a participant moved from an existing cluster
+// to kind must lose the old kubeconfig).
+func Owned(key string) bool {
+	k, ok := strings.CutPrefix(key, config.Namespace+":")
+	return ok && slices.Contains(reserved, k)
+}
+
 // Load reads and checks a roster: every problem at once, before anything starts.
 func Load(path string) (Roster, error) {
 	raw, err := os.ReadFile(path)

@@ -232,6 +232,11 @@ func writeParticipantStack(stack string, settings map[string]string) error {
 	if cfg == nil {
 		cfg = map[string]any{}
 	}
+	for k := range cfg {
+		if _, set := settings[k]; !set && class.Owned(k) {
+			delete(cfg, k)
+		}
+	}
 	for k, v := range settings {
 		cfg[k] = v
 	}

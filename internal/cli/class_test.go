@@ -66,7 +66,8 @@ func (c *classEngine) RemoveStack(ctx context.Context, stack string) error {
 // --parallel at a time; one participant's failure leaves the others' runs alone, is recorded,
 // and the next run retries it.
 func TestClassUpRunsEveryParticipantBoundedAndContinuesPastAFailure(t *testing.T) {
-	stackFiles(t, map[string]string{"class-ada": "encryptionsalt: v1:keep\nconfig:\n  workshop:personas: '{\"ada\": [\"bookinfo-readers\"]}'\n"})
+	// ada's file still has the cluster of an earlier roster (an existing one): the roster owns those keys.
+	stackFiles(t, map[string]string{"class-ada": "encryptionsalt: v1:keep\nconfig:\n  workshop:personas: '{\"ada\": [\"bookinfo-readers\"]}'\n  workshop:kubeconfig: /old/kubeconfig\n  workshop:kubeContext: old\n"})
 	require.NoError(t, os.WriteFile("class.yaml", []byte("settings: {meshMode: sidecar}\nparticipants:\n- {name: ada, provider: local}\n- {name: bo, provider: local}\n- {name: cy, provider: local}\n- {name: di, provider: local}\n"), 0o600))
 	eng := &classEngine{fakeEngine: &fakeEngine{outputs: map[string]map[string]any{}, runErr: map[string]error{"class-cy": errors.New("cluster unreachable")}}}
 
@@ -85,6 +86,8 @@ func TestClassUpRunsEveryParticipantBoundedAndContinuesPastAFailure(t *testing.T
 	for _, want := range []string{`workshop:stage: "1"`, "workshop:clusterProvider: local", "workshop:meshMode: sidecar"} {
 		assert.Contains(t, string(raw), want)
 	}
+	assert.NotContains(t, string(raw), "workshop:kubeconfig", "the earlier roster's cluster is gone with it")
+	assert.NotContains(t, string(raw), "workshop:kubeContext")
 
 	code, stdout, _ = runCLI([]string{"class", "status", "--roster", "class.yaml", "--json"}, eng)
 	require.Equal(t, OK, code)
