@@ -52,6 +52,9 @@ var participantName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 // reserved settings are the roster's to set per participant, never class-wide.
 var reserved = []string{"stage", "clusterProvider", "clusterName", "kubeconfig", "kubeContext"}
 
+// perKind are the settings the roster sets per participant when several use kind here.
+var perKind = []string{"httpPort", "httpsPort"}
+
 // Owned reports whether key (workshop:NAME) is the roster's alone: a participant's stack file
 // keeps such a key only while the roster sets it (a participant moved from an existing cluster
 // to kind must lose the old kubeconfig).
@@ -122,7 +125,47 @@ func (r Roster) check() error {
 			bad("%s: provider %q must be existing, kind, local or minikube", who, p.Provider)
 		}
 	}
+	if r.kindParticipants() > 1 {
+		for key := range r.Settings {
+			if k := strings.TrimPrefix(key, config.Namespace+":"); slices.Contains(perKind, k) {
+				bad("settings: %s:%s cannot be class-wide with several kind participants on this machine: each gets its own ports (%d and %d for the first, then 2 more each); remove it", config.Namespace, k, kindPortBase, kindPortBase+1)
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// kindPortBase is the first host port of a class's kind participants when several share this
+// machine (their clusters would otherwise all ask for ports 80 and 443); in the range the
+// machine does not hand out to outgoing connections.
+const kindPortBase = 20080
+
+func (r Roster) kindParticipants() int {
+	n := 0
+	for _, p := range r.Participants {
+		if p.Provider == string(config.Kind) {
+			n++
+		}
+	}
+	return n
+}
+
+// kindPorts are p's ingress host ports when several kind participants share this machine: by
+// their order among the kind participants.
+func (r Roster) kindPorts(p Participant) (http, https int, ok bool) {
+	if p.Provider != string(config.Kind) || r.kindParticipants() < 2 {
+		return 0, 0, false
+	}
+	i := 0
+	for _, q := range r.Participants {
+		if q.Name == p.Name {
+			break
+		}
+		if q.Provider == string(config.Kind) {
+			i++
+		}
+	}
+	return kindPortBase + 2*i, kindPortBase + 2*i + 1, true
 }
 
 // apiServer is the API server a kubeconfig's context (its current one if empty) points at.
@@ -172,5 +215,9 @@ func (r Roster) StackSettings(p Participant, n config.Stage) map[string]string {
 	set("clusterProvider", p.Provider)
 	set("kubeconfig", p.Kubeconfig)
 	set("kubeContext", p.Context)
+	if http, https, ok := r.kindPorts(p); ok {
+		set("httpPort", fmt.Sprint(http))
+		set("httpsPort", fmt.Sprint(https))
+	}
 	return out
 }

@@ -47,6 +47,29 @@ func TestARosterOfDistinctClustersLoads(t *testing.T) {
 	assert.Equal(t, "class-cy", r.Participants[2].Stack())
 }
 
+// Several kind participants on one machine get ports of their own (their clusters would all ask
+// for 80 and 443); one keeps the stack's usual ports; a class-wide port is refused then.
+func TestKindParticipantsGetPortsOfTheirOwn(t *testing.T) {
+	kc := kubeconfig(t, map[string]string{"ada": "https://10.1.0.1:6443"})
+	r, err := roster(t, "participants:\n- {name: ada, kubeconfig: "+kc+", context: ada}\n- {name: bo}\n- {name: cy, provider: local}\n- {name: di, provider: kind}\n")
+	require.NoError(t, err)
+	ports := func(p Participant) [2]string {
+		s := r.StackSettings(p, config.Stage(1))
+		return [2]string{s["workshop:httpPort"], s["workshop:httpsPort"]}
+	}
+	assert.Equal(t, [2]string{"", ""}, ports(r.Participants[0]), "an existing cluster's ingress is its own")
+	assert.Equal(t, [2]string{"20080", "20081"}, ports(r.Participants[1]))
+	assert.Equal(t, [2]string{"", ""}, ports(r.Participants[2]), "a local control plane's ingress has an address of its own")
+	assert.Equal(t, [2]string{"20082", "20083"}, ports(r.Participants[3]))
+
+	one, err := roster(t, "settings: {httpPort: \"8080\"}\nparticipants:\n- {name: bo}\n- {name: cy, provider: local}\n")
+	require.NoError(t, err, "one kind participant may use the class-wide port")
+	assert.Equal(t, "8080", one.StackSettings(one.Participants[0], config.Stage(1))["workshop:httpPort"])
+
+	_, err = roster(t, "settings: {workshop:httpsPort: \"8443\"}\nparticipants:\n- {name: bo}\n- {name: di}\n")
+	assert.ErrorContains(t, err, "settings: workshop:httpsPort cannot be class-wide with several kind participants on this machine")
+}
+
 // Every mistake of a roster is said at once, before anything starts.
 func TestARostersMistakesAreSaidAtOnce(t *testing.T) {
 	kc := kubeconfig(t, map[string]string{"ada": "https://10.1.0.1:6443", "same": "https://10.1.0.1:6443"})
