@@ -276,3 +276,36 @@ func manifest(t *testing.T, objs ...any) string {
 	}
 	return strings.Join(docs, "---\n")
 }
+
+// A practice class of two participants on kind clusters the workshop makes on this machine (its
+// own daemon, the node image built offline): both brought to stage 0 side by side, each on host
+// ports of its own, verified, then reset, leaving no container and no network.
+func TestAClassOfTwoOnKindClusters(t *testing.T) {
+	harness.Require(t)
+	d := harness.WorkshopDocker(t)
+	p := harness.NewProject(t)
+	require.NoError(t, os.WriteFile(filepath.Join(p.Dir, "class.yaml"), []byte("settings: {kindNodeImage: "+d.NodeImage+", workers: \"0\"}\n"+
+		"participants:\n- {name: ada}\n- {name: bo, provider: kind}\n"), 0o600))
+	must := func(args ...string) harness.Result {
+		t.Helper()
+		r := p.Workshop(args...)
+		require.NoError(t, r.Err, r.String())
+		return r
+	}
+	up := must("class", "up", "0", "--roster", "class.yaml", "--parallel", "2")
+	assert.Regexp(t, `(?m)^ada +reach stage 0 in`, up.Stdout)
+	assert.Regexp(t, `(?m)^bo +reach stage 0 in`, up.Stdout)
+	for node, ports := range map[string][]string{
+		"istio-workshop-class-ada-control-plane": {"127.0.0.1:20080", "127.0.0.1:20081"},
+		"istio-workshop-class-bo-control-plane":  {"127.0.0.1:20082", "127.0.0.1:20083"},
+	} {
+		published := d.Docker(t, "port", node)
+		for _, port := range ports {
+			assert.Contains(t, published, port, "%s publishes its own port", node)
+		}
+	}
+	must("class", "verify", "--roster", "class.yaml", "--objects-only")
+	must("class", "reset", "--roster", "class.yaml", "--yes")
+	assert.Empty(t, d.Lines(t, "ps", "-aq"), "no container is left")
+	assert.NotContains(t, d.Lines(t, "network", "ls", "--format", "{{.Name}}"), "kind", "kind's network goes with the last cluster")
+}
