@@ -309,3 +309,24 @@ func TestAClassOfTwoOnKindClusters(t *testing.T) {
 	assert.Empty(t, d.Lines(t, "ps", "-aq"), "no container is left")
 	assert.NotContains(t, d.Lines(t, "network", "ls", "--format", "{{.Name}}"), "kind", "kind's network goes with the last cluster")
 }
+
+// The workshop's daemon never starts where its bridges could reach the machine's network: a
+// namespace with an interface of its own (a veth pair here, made inside the test's namespace) is
+// refused, and no daemon runs afterwards.
+func TestTheWorkshopDaemonRefusesANamespaceWithANetwork(t *testing.T) {
+	harness.Require(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (it makes an interface)")
+	}
+	if out, err := exec.Command("ip", "-o", "link", "show").Output(); err != nil || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 {
+		t.Skip("not in a loopback-only network namespace (scripts/test makes one): no interface is added to a real network")
+	}
+	require.NoError(t, exec.Command("ip", "link", "add", "wstest0", "type", "veth", "peer", "name", "wstest1").Run())
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "wstest0").Run() })
+	dir := t.TempDir()
+	out, err := exec.Command(filepath.Join(harness.Root(), "scripts", "dockerd"), "start", dir).CombinedOutput()
+	require.Error(t, err, string(out))
+	assert.Contains(t, string(out), "refusing to start on a network with interfaces or routes of its own")
+	_, statErr := os.Stat(filepath.Join(dir, "docker.pid"))
+	assert.True(t, os.IsNotExist(statErr), "no daemon was started")
+}
