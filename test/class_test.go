@@ -24,12 +24,7 @@ func TestAClassOfTwoOnClustersOfTheirOwn(t *testing.T) {
 	roster := filepath.Join(p.Dir, "class.yaml")
 	require.NoError(t, os.WriteFile(roster, []byte("settings: {chartSource: module, meshMode: sidecar}\nparticipants:\n"+
 		"- {name: ada, kubeconfig: "+ada.KubeconfigPath()+"}\n- {name: bo, kubeconfig: "+bo.KubeconfigPath()+"}\n"), 0o600))
-	must := func(args ...string) harness.Result {
-		t.Helper()
-		r := p.Workshop(args...)
-		require.NoError(t, r.Err, r.String())
-		return r
-	}
+	must := p.MustWorkshop
 
 	up := must("class", "up", "1", "--roster", "class.yaml", "--parallel", "2")
 	assert.Regexp(t, `(?m)^ada +reach stage 1 in [0-9.]+s: [0-9]+ created`, up.Stdout)

@@ -41,12 +41,7 @@ func TestWorkshopCLI(t *testing.T) {
 	p.WriteStack("step0", stack("0", "e2e-cli-b")) // a second stack, on a cluster of its own
 	p.WriteStack("step4", stack("4", "e2e-cli"))
 	p.WriteStack("step5", stack("5", "e2e-cli"))
-	must := func(args ...string) harness.Result {
-		t.Helper()
-		r := p.Workshop(args...)
-		require.NoError(t, r.Err, r.String())
-		return r
-	}
+	must := p.MustWorkshop
 
 	must("up", "0")
 	up := must("up", "4", "--json")

@@ -286,12 +286,7 @@ func TestAClassOfTwoOnKindClusters(t *testing.T) {
 	p := harness.NewProject(t)
 	require.NoError(t, os.WriteFile(filepath.Join(p.Dir, "class.yaml"), []byte("settings: {kindNodeImage: "+d.NodeImage+", workers: \"0\"}\n"+
 		"participants:\n- {name: ada}\n- {name: bo, provider: kind}\n"), 0o600))
-	must := func(args ...string) harness.Result {
-		t.Helper()
-		r := p.Workshop(args...)
-		require.NoError(t, r.Err, r.String())
-		return r
-	}
+	must := p.MustWorkshop
 	up := must("class", "up", "0", "--roster", "class.yaml", "--parallel", "2")
 	assert.Regexp(t, `(?m)^ada +reach stage 0 in`, up.Stdout)
 	assert.Regexp(t, `(?m)^bo +reach stage 0 in`, up.Stdout)

@@ -339,6 +339,16 @@ func (p *Project) MustPulumi(args ...string) Result {
 	return r
 }
 
+// MustWorkshop runs the presenter's CLI and fails the test if it fails.
+func (p *Project) MustWorkshop(args ...string) Result {
+	p.t.Helper()
+	r := p.Workshop(args...)
+	if r.Err != nil {
+		p.t.Fatal(r.String())
+	}
+	return r
+}
+
 // Processes lists the command lines of running processes that mention s.
 func Processes(s string) []string {
 	var out []string
