@@ -83,11 +83,6 @@ func (r Roster) check() error {
 	if len(r.Participants) == 0 {
 		bad("no participants: list them under participants:")
 	}
-	for key := range r.Settings {
-		if k := strings.TrimPrefix(key, config.Namespace+":"); slices.Contains(reserved, k) {
-			bad("settings: %s:%s is set per participant by the roster (provider, kubeconfig, context) and by `class up N`, not class-wide", config.Namespace, k)
-		}
-	}
 	names := map[string]bool{}
 	clusters := map[string]string{} // an existing cluster's API server -> who has it
 	for i := range r.Participants {
@@ -125,11 +120,14 @@ func (r Roster) check() error {
 			bad("%s: provider %q must be existing, kind, local or minikube", who, p.Provider)
 		}
 	}
-	if r.kindParticipants() > 1 {
-		for key := range r.Settings {
-			if k := strings.TrimPrefix(key, config.Namespace+":"); slices.Contains(perKind, k) {
-				bad("settings: %s:%s cannot be class-wide with several kind participants on this machine: each gets its own ports (%d and %d for the first, then 2 more each); remove it", config.Namespace, k, kindPortBase, kindPortBase+1)
-			}
+	// After the participants: their providers (defaulted above) decide whether ports are per participant.
+	severalKind := r.kindParticipants() > 1
+	for key := range r.Settings {
+		switch k := strings.TrimPrefix(key, config.Namespace+":"); {
+		case slices.Contains(reserved, k):
+			bad("settings: %s:%s is set per participant by the roster (provider, kubeconfig, context) and by `class up N`, not class-wide", config.Namespace, k)
+		case severalKind && slices.Contains(perKind, k):
+			bad("settings: %s:%s cannot be class-wide with several kind participants on this machine: each gets its own ports (%d and %d for the first, then 2 more each); remove it", config.Namespace, k, kindPortBase, kindPortBase+1)
 		}
 	}
 	return errors.Join(errs...)
