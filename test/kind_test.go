@@ -3,6 +3,7 @@ package test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,9 +46,7 @@ func TestKindClustersForReal(t *testing.T) {
 			"workshop:httpPort":        fmt.Sprint(http),
 			"workshop:httpsPort":       fmt.Sprint(http + 1),
 		}
-		for k, v := range extra {
-			values[k] = v
-		}
+		maps.Copy(values, extra)
 		return values
 	}
 	// step0: a control plane and a worker; side: a control plane alone.
