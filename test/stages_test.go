@@ -232,10 +232,12 @@ func TestStageWalk(t *testing.T) {
 			firstCA := harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.data.tls\.crt}`)
 			harness.Kubectl(t, kc, "patch", "certificates.cert-manager.io", "istiod-ca", "-n", "istio-system", "--subresource=status", "--type=merge", "-p",
 				`{"status":{"conditions":[{"type":"Issuing","status":"True","reason":"ManuallyTriggered","message":"renewed by the walk test","lastTransitionTime":"`+time.Now().UTC().Format(time.RFC3339)+`"}]}}`)
+			// cert-manager writes the Secret first and the Certificate's revision after it: wait
+			// for the revision, then the Secret holds the renewal.
 			require.Eventually(t, func() bool {
-				return harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.data.tls\.crt}`) != firstCA
-			}, time.Minute, time.Second, "cert-manager renews istiod's CA")
-			assert.Equal(t, "2", harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-system", "istiod-ca", "-o", "jsonpath={.status.revision}"))
+				return harness.Kubectl(t, kc, "get", "certificates.cert-manager.io", "-n", "istio-system", "istiod-ca", "-o", "jsonpath={.status.revision}") == "2"
+			}, time.Minute, time.Second, "cert-manager renews istiod's CA (revision 2)")
+			assert.NotEqual(t, firstCA, harness.Kubectl(t, kc, "get", "secret", "-n", "istio-system", "istiod-ca", "-o", `jsonpath={.data.tls\.crt}`), "the renewal is a new certificate")
 			verified = p.Workshop("verify", "--objects-only", "--stack", "step0")
 			require.NoError(t, verified.Err, "after the renewal: %s", verified.String())
 
