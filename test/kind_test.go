@@ -327,3 +327,37 @@ func TestTheWorkshopDaemonRefusesANamespaceWithANetwork(t *testing.T) {
 	_, statErr := os.Stat(filepath.Join(dir, "docker.pid"))
 	assert.True(t, os.IsNotExist(statErr), "no daemon was started")
 }
+
+// A daemon left running (a test killed before its cleanup, a shell left open) is named by the next
+// start, with the command that stops it; `scripts/dockerd stop` alone stops it, and the data root
+// is free again.
+func TestALeftoverWorkshopDaemonIsNamedAndStopped(t *testing.T) {
+	harness.Require(t)
+	d := harness.WorkshopDocker(t)
+	dockerd := filepath.Join(harness.Root(), "scripts", "dockerd")
+	answers := func(host string) bool { return exec.Command("docker", "-H", host, "version").Run() == nil }
+	first := strings.TrimSuffix(strings.TrimPrefix(d.Host, "unix://"), "/docker.sock")
+	second, err := os.MkdirTemp("", "wsd") // short: containerd's socket paths live under it
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = exec.Command(dockerd, "stop", second).Run(); os.RemoveAll(second) })
+
+	out, err := exec.Command(dockerd, "start", second).CombinedOutput()
+	require.Error(t, err, string(out))
+	assert.Contains(t, string(out), "another workshop Docker daemon (started in "+first+") is using")
+	assert.Contains(t, string(out), "stop it first: scripts/dockerd stop "+first)
+	assert.True(t, answers(d.Host), "the running daemon is left alone")
+
+	out, err = exec.Command(dockerd, "stop").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.False(t, answers(d.Host), "stop without a directory stops the daemon that started last")
+
+	out, err = exec.Command(dockerd, "start", second).CombinedOutput()
+	require.NoError(t, err, "the data root is free again: %s", out)
+	assert.True(t, answers("unix://"+second+"/docker.sock"))
+	out, err = exec.Command(dockerd, "stop").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.False(t, answers("unix://"+second+"/docker.sock"))
+	out, err = exec.Command(dockerd, "stop").CombinedOutput()
+	require.Error(t, err, string(out))
+	assert.Contains(t, string(out), "no workshop Docker daemon has started since the last stop")
+}
