@@ -329,8 +329,9 @@ func TestTheWorkshopDaemonRefusesANamespaceWithANetwork(t *testing.T) {
 }
 
 // A daemon left running (a test killed before its cleanup, a shell left open) is named by the next
-// start, with the command that stops it; `scripts/dockerd stop` alone stops it, and the data root
-// is free again.
+// start, with the command that stops it; the cleanup after that refused start (a stop of its own
+// directory, as `scripts/dockerd run` does) leaves the running daemon and its containers' mounts
+// alone; `scripts/dockerd stop` alone stops it, and the data root is free again.
 func TestALeftoverWorkshopDaemonIsNamedAndStopped(t *testing.T) {
 	harness.Require(t)
 	d := harness.WorkshopDocker(t)
@@ -341,11 +342,33 @@ func TestALeftoverWorkshopDaemonIsNamedAndStopped(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = exec.Command(dockerd, "stop", second).Run(); os.RemoveAll(second) })
 
+	// A container of the running daemon: its root filesystem is mounted under the data root.
+	dataRoot := filepath.Join(paths.Cache(), "docker", "data")
+	mountsUnderData := func() []string {
+		raw, err := os.ReadFile("/proc/self/mounts")
+		require.NoError(t, err)
+		var under []string
+		for _, l := range strings.Split(string(raw), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], dataRoot+"/") {
+				under = append(under, f[1])
+			}
+		}
+		return under
+	}
+	ctr := d.Docker(t, "run", "-d", "--entrypoint", "sleep", d.NodeImage, "infinity")
+	mounted := mountsUnderData()
+	require.NotEmpty(t, mounted, "the container's root filesystem is mounted under %s", dataRoot)
+
 	out, err := exec.Command(dockerd, "start", second).CombinedOutput()
 	require.Error(t, err, string(out))
 	assert.Contains(t, string(out), "another workshop Docker daemon (started in "+first+") is using")
 	assert.Contains(t, string(out), "stop it first: scripts/dockerd stop "+first)
+	// `scripts/dockerd run` cleans up after a refused start with a stop of its own directory.
+	out, err = exec.Command(dockerd, "stop", second).CombinedOutput()
+	require.NoError(t, err, string(out))
 	assert.True(t, answers(d.Host), "the running daemon is left alone")
+	assert.Equal(t, mounted, mountsUnderData(), "and so are its containers' mounts")
+	assert.Equal(t, "ok", d.Docker(t, "exec", ctr, "echo", "ok"))
 
 	out, err = exec.Command(dockerd, "stop").CombinedOutput()
 	require.NoError(t, err, string(out))
